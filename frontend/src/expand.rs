@@ -1,0 +1,1 @@
+//! BuildKit word expansion (in progress).

@@ -1,0 +1,1 @@
+//! Shell splitting of RUN scripts (in progress).
