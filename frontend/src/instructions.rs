@@ -432,7 +432,10 @@ fn parse_command(inst: &Instruction, index: usize) -> Result<CommandKind, Syntax
                 return Err(error(inst, "SHELL requires at least one argument"));
             }
             if !inst.json {
-                return Err(error(inst, "SHELL requires the arguments to be in JSON form"));
+                return Err(error(
+                    inst,
+                    "SHELL requires the arguments to be in JSON form",
+                ));
             }
             CommandKind::Shell(inst.args.clone())
         }
@@ -605,7 +608,10 @@ mod tests {
         assert_eq!(run.mounts[0].kind, "cache");
         assert_eq!(run.mounts[0].target.as_deref(), Some("/root/.cache"));
         assert_eq!(run.network.as_deref(), Some("none"));
-        assert_eq!(run.heredocs, [("EOF".to_string(), "go build\n".to_string())]);
+        assert_eq!(
+            run.heredocs,
+            [("EOF".to_string(), "go build\n".to_string())]
+        );
         assert_eq!(run.command, ExecOrShell::Shell("<<EOF".into()));
     }
 }

@@ -501,7 +501,8 @@ fn node_from_line(line: &LogicalLine, offset: usize, escape: char) -> Result<Ins
     let parts = split_re_whitespace(trimmed, 2);
     let keyword = parts.first().map_or("", |p| p.1).to_string();
     let kw_start = offset + lead;
-    let keyword_span = line.to_source(kw_start)..line.to_source(kw_start + keyword.len().max(1) - 1) + 1;
+    let keyword_span =
+        line.to_source(kw_start)..line.to_source(kw_start + keyword.len().max(1) - 1) + 1;
     let mut flags = Vec::new();
     let (args_text, args_offset) = match parts.get(1) {
         Some(&(rest_at, rest)) => {
@@ -510,10 +511,11 @@ fn node_from_line(line: &LogicalLine, offset: usize, escape: char) -> Result<Ins
                 let start = kw_start + rest_at + f.start;
                 let end = kw_start + rest_at + f.end;
                 let span = line.to_source(start)..line.to_source(end.saturating_sub(1)) + 1;
-                let (name, value) = match f.word.strip_prefix("--").unwrap_or(&f.word).split_once('=') {
-                    Some((n, v)) => (n.to_string(), Some(v.to_string())),
-                    None => (f.word.trim_start_matches('-').to_string(), None),
-                };
+                let (name, value) =
+                    match f.word.strip_prefix("--").unwrap_or(&f.word).split_once('=') {
+                        Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                        None => (f.word.trim_start_matches('-').to_string(), None),
+                    };
                 flags.push(Flag {
                     raw: f.word,
                     name,
@@ -611,11 +613,13 @@ fn extract_flags(line: &str) -> (usize, Vec<RawFlag>) {
     let mut quote = 0u8;
     let mut blank_ok = false;
     let mut pos = 0;
+    // BuildKit appends each byte as a character (`string(rune(b))`), so non-ASCII text
+    // in a flag comes out re-encoded byte by byte ("café" becomes "cafÃ©"); mirror that
+    // so later stages see what BuildKit sees.
     let finish = |word: &mut Vec<u8>| {
-        // Each byte became one char in Go; mirror that so the result is the same string.
         let s: String = word.iter().map(|&b| char::from(b)).collect();
         word.clear();
-        latin1_to_utf8(&s)
+        s
     };
     while pos <= bytes.len() {
         let ch = bytes.get(pos).copied().unwrap_or(0);
@@ -703,16 +707,6 @@ fn extract_flags(line: &str) -> (usize, Vec<RawFlag>) {
         pos += 1;
     }
     (bytes.len(), words)
-}
-
-/// Bytes were collected one per char; turn valid UTF-8 sequences back into text (the
-/// common case) and keep any stray byte as the character Go would have produced.
-fn latin1_to_utf8(s: &str) -> String {
-    let bytes: Vec<u8> = s.chars().map(|c| c as u32 as u8).collect();
-    match String::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(_) => s.to_string(),
-    }
 }
 
 /// BuildKit's parseWords: space-separated words, quotes kept, the escape token protects
@@ -902,7 +896,10 @@ fn parse_health_config(rest: &str) -> Result<(Vec<String>, bool), String> {
     // Byte-wise like BuildKit (each byte taken as a character).
     let bytes = rest.as_bytes();
     let is_space = |b: u8| char::from(b).is_whitespace();
-    let sep = bytes.iter().position(|&b| is_space(b)).unwrap_or(bytes.len());
+    let sep = bytes
+        .iter()
+        .position(|&b| is_space(b))
+        .unwrap_or(bytes.len());
     let next = bytes[sep..]
         .iter()
         .position(|&b| !is_space(b))
@@ -946,6 +943,10 @@ fn heredoc_from_word(word: &str) -> Option<Heredoc> {
         return None;
     }
     let (name, had_quotes) = unquote_single_word(rest)?;
+    if name.is_empty() {
+        // `<<""` expands to no word at all, so BuildKit does not take it as a heredoc.
+        return None;
+    }
     let fd = word[..digits].parse::<u64>().unwrap_or(0);
     Some(Heredoc {
         name,
@@ -1124,10 +1125,7 @@ mod tests {
     fn env_forms_keep_quotes_and_old_form_keeps_the_rest() {
         assert_eq!(
             args("FROM a\nENV X=1 Y=\"a b\"\nENV OLD legacy  value\n")[1..],
-            [
-                vec!["X", "1", "Y", "\"a b\""],
-                vec!["OLD", "legacy  value"]
-            ]
+            [vec!["X", "1", "Y", "\"a b\""], vec!["OLD", "legacy  value"]]
         );
     }
 
@@ -1193,7 +1191,10 @@ mod tests {
         let raw: Vec<_> = copy.flags.iter().map(|f| f.raw.as_str()).collect();
         assert_eq!(raw, ["--from=build", "--chown=a:b"]);
         assert_eq!(copy.args, ["--x", "/y"]);
-        assert_eq!(copy.flag("from").and_then(|f| f.value.as_deref()), Some("build"));
+        assert_eq!(
+            copy.flag("from").and_then(|f| f.value.as_deref()),
+            Some("build")
+        );
         let text = df.source.text();
         assert_eq!(&text[copy.flags[0].span.clone()], "--from=\"build\"");
     }

@@ -1,0 +1,3 @@
+FROM alpine
+# a comment ending in a backslash does not continue \
+RUN echo separate

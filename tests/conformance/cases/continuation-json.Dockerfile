@@ -1,0 +1,5 @@
+FROM alpine
+CMD [ \
+  "echo", \
+  "multi-line json" \
+]

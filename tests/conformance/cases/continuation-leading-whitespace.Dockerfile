@@ -1,0 +1,5 @@
+  FROM alpine
+	RUN echo a \
+		b \
+        c
+   EXPOSE 1

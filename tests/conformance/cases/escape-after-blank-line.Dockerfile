@@ -1,0 +1,6 @@
+
+# escape=`
+FROM alpine
+RUN echo one `
+RUN echo two \
+  three

@@ -1,0 +1,4 @@
+FROM alpine
+# escape=`
+RUN echo one `
+RUN echo two

@@ -1,0 +1,6 @@
+# escape=`
+# comment
+# escape=\
+FROM alpine
+RUN echo a `
+    b

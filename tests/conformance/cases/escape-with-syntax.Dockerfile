@@ -1,0 +1,5 @@
+# syntax=docker/dockerfile:1
+# escape=`
+FROM mcr.microsoft.com/windows/nanoserver:ltsc2022
+RUN echo a `
+    b

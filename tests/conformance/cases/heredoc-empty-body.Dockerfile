@@ -1,0 +1,9 @@
+# empty and blank-line-only heredoc bodies
+FROM alpine
+RUN <<EOF
+EOF
+RUN <<EOF
+
+EOF
+COPY <<EOF /empty
+EOF

@@ -1,0 +1,9 @@
+FROM alpine
+EXPOSE 80
+EXPOSE 80 443/tcp   53/udp
+EXPOSE 8000-8010
+EXPOSE ${PORT}
+VOLUME /data
+VOLUME /a /b
+VOLUME ["/c"]
+VOLUME [ "/d" , "/e" ]

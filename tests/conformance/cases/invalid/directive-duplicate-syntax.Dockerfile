@@ -1,0 +1,3 @@
+# syntax=docker/dockerfile:1
+# SYNTAX=docker/dockerfile:1.7
+FROM alpine

@@ -1,0 +1,5 @@
+FROM alpine
+RUN <<ONE <<TWO
+1
+ONE
+2

@@ -1,0 +1,5 @@
+FROM alpine
+CMD ["echo", "hello"]
+ENTRYPOINT ["/bin/sh", "-c"]
+RUN ["apk", "add", "curl"]
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]

@@ -1,0 +1,4 @@
+FROM alpine
+CMD "[\"echo\", \"hi\"]"
+RUN echo '["not", "json"]'
+ENTRYPOINT echo ["a"]

@@ -1,0 +1,3 @@
+from alpine
+cmd ["a"]
+entrypoint ["b", "c"]

@@ -1,0 +1,3 @@
+FROM alpine
+CMD ['echo', 'single quotes are not JSON']
+ENTRYPOINT ["mixed", 'quotes']

@@ -1,0 +1,2 @@
+FROM alpine
+CMD ["日本語", "émoji 🚀", "Ünïcödé"]

@@ -1,0 +1,4 @@
+FROM alpine
+CMD ["echo", "missing bracket"
+ENTRYPOINT ["unterminated string
+RUN [ "a",

@@ -1,0 +1,2 @@
+﻿# comment after a BOM
+FROM alpine
