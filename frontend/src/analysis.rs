@@ -367,6 +367,147 @@ pub fn package_install(words: &[&str]) -> Option<PackageInstall> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::{evaluate, EvalOptions};
+    use crate::instructions::{parse_program, CommandKind};
+    use crate::source::SourceFile;
+    use crate::syntax::parse;
+    use crossbuild::Platform;
+
+    /// Analyses every RUN of the last stage: (span text, kind summary) per step.
+    fn steps(text: &str) -> Vec<Vec<(String, String)>> {
+        let df = parse(SourceFile::new("Dockerfile", text)).unwrap();
+        let program = parse_program(&df).unwrap();
+        let amd64 = Platform::parse("linux/amd64").unwrap();
+        let opts = EvalOptions {
+            build_platform: amd64.clone(),
+            build_args: Default::default(),
+            target_stage: None,
+        };
+        let eval = evaluate(
+            &df,
+            &program,
+            &Platform::parse("linux/arm64").unwrap(),
+            &opts,
+        )
+        .unwrap();
+        let stage = program.stages.last().unwrap();
+        let scopes = &eval.stages[stage.index].scopes;
+        let mut memory = StageMemory::default();
+        let mut out = Vec::new();
+        for (cmd, scope) in stage.commands.iter().zip(scopes) {
+            let CommandKind::Run(run) = &cmd.kind else {
+                continue;
+            };
+            let inst = &df.instructions[cmd.instruction];
+            let a = analyze_run(inst, run, scope, &mut memory);
+            out.push(
+                a.steps
+                    .iter()
+                    .map(|s| {
+                        let kind = match &s.kind {
+                            StepKind::Toolchain(t) => format!(
+                                "{}:{}:{}{}",
+                                t.toolchain,
+                                t.role.name(),
+                                t.summary,
+                                if t.cross_aware { ":cross" } else { "" }
+                            ),
+                            StepKind::Packages(p) => format!(
+                                "{}:{}",
+                                p.manager,
+                                p.packages
+                                    .iter()
+                                    .map(|p| match &p.arch {
+                                        Some(a) => format!("{}:{a}", p.name),
+                                        None => p.name.clone(),
+                                    })
+                                    .collect::<Vec<_>>()
+                                    .join(",")
+                            ),
+                            StepKind::RunsBuiltBinary { program } => {
+                                format!("runs-built:{program}")
+                            }
+                            StepKind::Other => format!("other:{}", s.words.join(" ")),
+                        };
+                        (df.source.slice(&s.span).to_string(), kind)
+                    })
+                    .collect(),
+            );
+        }
+        out
+    }
+
+    fn kinds(text: &str) -> Vec<Vec<String>> {
+        steps(text)
+            .into_iter()
+            .map(|r| r.into_iter().map(|(_, k)| k).collect())
+            .collect()
+    }
+
+    #[test]
+    fn shell_form_chains_env_prefixes_and_spans() {
+        let text = "FROM golang\nRUN apt-get update && apt-get install -y gcc-aarch64-linux-gnu libc6-dev:arm64 && \\\n    CGO_ENABLED=0 go build -o /out/app ./cmd/app\n";
+        let s = steps(text);
+        assert_eq!(
+            s[0],
+            [
+                (
+                    "apt-get update".to_string(),
+                    "other:apt-get update".to_string()
+                ),
+                (
+                    "apt-get install -y gcc-aarch64-linux-gnu libc6-dev:arm64".to_string(),
+                    "apt-get:gcc-aarch64-linux-gnu,libc6-dev:arm64".to_string()
+                ),
+                (
+                    "CGO_ENABLED=0 go build -o /out/app ./cmd/app".to_string(),
+                    "go:compile:go build".to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn cross_awareness_from_prefix_export_env_and_arg() {
+        let text = "FROM --platform=$BUILDPLATFORM golang\nARG TARGETARCH\nRUN GOARCH=$TARGETARCH go build .\nRUN export GOARCH=$TARGETARCH; go build .\nENV GOOS=linux GOARCH=arm64\nRUN go build .\n";
+        assert_eq!(
+            kinds(text),
+            [
+                vec!["go:compile:go build:cross".to_string()],
+                vec!["go:compile:go build:cross".to_string()],
+                vec!["go:compile:go build:cross".to_string()],
+            ]
+        );
+        let plain = "FROM golang\nRUN go build .\n";
+        assert_eq!(kinds(plain), [vec!["go:compile:go build".to_string()]]);
+    }
+
+    #[test]
+    fn heredoc_bodies_exec_form_and_sh_c() {
+        let text = "FROM rust\nRUN <<EOF\nset -e\ncargo build --release\nEOF\nRUN [\"cargo\", \"build\", \"--release\"]\nRUN [\"sh\", \"-c\", \"make -j4 && make install\"]\nRUN python3 <<EOF\nimport os\nEOF\n";
+        let s = steps(text);
+        // The heredoc body is the script; its span points into the body.
+        assert_eq!(
+            s[0].last().unwrap(),
+            &(
+                "cargo build --release".to_string(),
+                "rust:compile:cargo build".to_string()
+            )
+        );
+        assert_eq!(kinds(text)[1], ["rust:compile:cargo build"]);
+        assert_eq!(kinds(text)[2], ["c:compile:make", "c:install:make install"]);
+        // A heredoc fed to python is not a shell script.
+        assert_eq!(kinds(text)[3], ["other:python3"]);
+    }
+
+    #[test]
+    fn running_what_the_stage_built() {
+        let text = "FROM golang\nRUN go build -o /out/tool ./cmd/tool\nRUN /out/tool --generate > x\nRUN gcc -o hello hello.c && ./hello\nRUN cargo build --release && ./target/release/app --version\n";
+        let k = kinds(text);
+        assert_eq!(k[1], ["runs-built:/out/tool"]);
+        assert_eq!(k[2], ["c:compile:gcc", "runs-built:./hello"]);
+        assert_eq!(k[3][1], "runs-built:./target/release/app");
+    }
 
     #[test]
     fn package_installs() {
