@@ -220,10 +220,10 @@ impl Plan {
                     };
                     let _ = writeln!(
                         out,
-                        "    {:>4}  {:<9} {:<24} {}",
+                        "    {:>4}  {:<9} {:<30} {}",
                         st.line,
                         st.mode.as_str(),
-                        one_line(&tool, 24),
+                        one_line(&tool, 30),
                         st.instruction
                     );
                 }
