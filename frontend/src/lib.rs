@@ -46,6 +46,7 @@ pub mod diagnostic;
 pub mod eval;
 pub mod expand;
 pub mod instructions;
+pub mod lint;
 pub mod plan;
 pub mod shell;
 pub mod source;

@@ -1,0 +1,155 @@
+//! CD101–CD104: a stage that runs on the target platform compiles, so for every foreign
+//! target platform the compiler runs under QEMU, 5 to 50 times slower than natively.
+
+use crossbuild::Role;
+
+use crate::analysis::StepKind;
+use crate::eval::PlatformSource;
+use crate::lint::{Category, Context, Finding, Rule, Severity};
+
+/// Go compiled under emulation.
+pub static CD101: Rule = Rule {
+    id: "CD101",
+    name: "go-compile-under-emulation",
+    category: Category::Emulation,
+    default_severity: Severity::Warning,
+    summary: "Go is compiled under QEMU emulation for a foreign target platform",
+    doc: include_str!("../../../../docs/rules/CD101.md"),
+    check: check_cd101,
+};
+
+/// Rust compiled under emulation.
+pub static CD102: Rule = Rule {
+    id: "CD102",
+    name: "rust-compile-under-emulation",
+    category: Category::Emulation,
+    default_severity: Severity::Warning,
+    summary: "Rust (cargo) is compiled under QEMU emulation for a foreign target platform",
+    doc: include_str!("../../../../docs/rules/CD102.md"),
+    check: check_cd102,
+};
+
+/// C/C++ compiled under emulation.
+pub static CD103: Rule = Rule {
+    id: "CD103",
+    name: "c-compile-under-emulation",
+    category: Category::Emulation,
+    default_severity: Severity::Warning,
+    summary: "C/C++ (make, cmake, configure, cc, meson, ninja) is compiled under QEMU emulation",
+    doc: include_str!("../../../../docs/rules/CD103.md"),
+    check: check_cd103,
+};
+
+/// Native add-ons built under emulation.
+pub static CD104: Rule = Rule {
+    id: "CD104",
+    name: "native-addon-build-under-emulation",
+    category: Category::Emulation,
+    default_severity: Severity::Info,
+    summary: "npm/yarn/pip/gem may build native add-ons under QEMU emulation",
+    doc: include_str!("../../../../docs/rules/CD104.md"),
+    check: check_cd104,
+};
+
+fn check_cd101(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    check(ctx, out, &CD101, &["go"]);
+}
+
+fn check_cd102(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    check(ctx, out, &CD102, &["rust"]);
+}
+
+fn check_cd103(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    check(ctx, out, &CD103, &["c", "cmake", "autotools", "meson"]);
+}
+
+fn check_cd104(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    check(ctx, out, &CD104, &["node", "python", "ruby"]);
+}
+
+/// Roles that run a compiler.
+fn compiles(role: Role) -> bool {
+    matches!(
+        role,
+        Role::Compile | Role::Install | Role::Test | Role::RunHost
+    )
+}
+
+/// Why `crossdock rewrite` cannot move stage `s` to the build platform, if it cannot.
+pub(crate) fn rewrite_blocker(ctx: &Context<'_>, s: usize) -> Option<String> {
+    let stage = &ctx.program.stages[s];
+    let p = ctx.emulated_platforms(s).first().copied()?;
+    if ctx.evals[p].target == s {
+        return Some(
+            "the compile happens in the final image stage; split it into a build stage and COPY its output"
+                .to_string(),
+        );
+    }
+    let view = &ctx.views[p][s];
+    if view.runs.iter().any(|r| {
+        r.analysis
+            .steps
+            .iter()
+            .any(|st| matches!(st.kind, StepKind::RunsBuiltBinary { .. }))
+    }) {
+        return Some(
+            "the stage runs a program it built, which would then be for the wrong architecture"
+                .into(),
+        );
+    }
+    if let crate::eval::Base::Stage(b) = ctx.eval_stage(p, s).base {
+        let base = ctx.program.stages[b]
+            .name
+            .clone()
+            .unwrap_or_else(|| b.to_string());
+        return Some(format!(
+            "it builds FROM stage {base}, where the platform is set; move --platform=$BUILDPLATFORM there"
+        ));
+    }
+    let _ = stage;
+    None
+}
+
+fn check(ctx: &Context<'_>, out: &mut Vec<Finding>, rule: &'static Rule, toolchains: &[&str]) {
+    for stage in &ctx.program.stages {
+        let s = stage.index;
+        let emulated = ctx.emulated_platforms(s);
+        let Some(&p) = emulated.first() else {
+            continue;
+        };
+        let ev = ctx.eval_stage(p, s);
+        let uses_target_args = ev
+            .scopes
+            .last()
+            .is_some_and(|sc| sc.args.keys().any(|k| k.starts_with("TARGET")));
+        for run in &ctx.views[p][s].runs {
+            let Some((step, tool)) = run
+                .analysis
+                .toolchain_steps()
+                .find(|(_, t)| compiles(t.role) && toolchains.contains(&t.toolchain.as_str()))
+            else {
+                continue;
+            };
+            let platforms = ctx.platform_names(&emulated);
+            let mut message = format!(
+                "`{}` in stage {} runs under QEMU emulation for {platforms}",
+                tool.summary,
+                ev.display_name()
+            );
+            if uses_target_args && ev.platform_source == PlatformSource::Target {
+                message.push_str(
+                    "; the stage already uses TARGET* args but has no --platform=$BUILDPLATFORM, so it still runs emulated",
+                );
+            }
+            let help = match rewrite_blocker(ctx, s) {
+                None => "run `crossdock rewrite` to build this stage on $BUILDPLATFORM and cross-compile".to_string(),
+                Some(why) => format!("`crossdock rewrite` cannot fix this automatically: {why}"),
+            };
+            out.push(
+                Finding::new(rule, step.span.clone(), message)
+                    .stage(ev.display_name())
+                    .help(help),
+            );
+        }
+    }
+}
