@@ -259,6 +259,8 @@ pub fn evaluate(
         stages.push(evaluated);
     }
 
+    check_cycles(df, program, &stages)?;
+
     let mut needed = vec![false; stages.len()];
     let mut todo = vec![target];
     while let Some(i) = todo.pop() {
@@ -275,6 +277,40 @@ pub fn evaluate(
         needed,
         globals,
     })
+}
+
+/// BuildKit refuses stages that depend on themselves, directly (`COPY --from` its own
+/// stage) or through others.
+fn check_cycles(df: &Dockerfile, program: &Program, stages: &[EvalStage]) -> Result<(), EvalError> {
+    // 0 = unvisited, 1 = on the current path, 2 = done.
+    fn visit(i: usize, stages: &[EvalStage], state: &mut [u8]) -> Option<usize> {
+        match state[i] {
+            1 => return Some(i),
+            2 => return None,
+            _ => {}
+        }
+        state[i] = 1;
+        for &d in &stages[i].deps {
+            if let Some(c) = visit(d, stages, state) {
+                return Some(c);
+            }
+        }
+        state[i] = 2;
+        None
+    }
+    let mut state = vec![0u8; stages.len()];
+    for i in 0..stages.len() {
+        if let Some(c) = visit(i, stages, &mut state) {
+            return Err(err(
+                format!(
+                    "circular dependency detected on stage: {}",
+                    stages[c].display_name()
+                ),
+                df.instructions[program.stages[c].from].span.clone(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -381,12 +417,6 @@ fn eval_stage(
                         ));
                     }
                     if let Some(i) = find_stage(program, &from.value, true) {
-                        if i == stage.index {
-                            return Err(err(
-                                format!("COPY --from={} refers to its own stage", from.value),
-                                from.span.clone(),
-                            ));
-                        }
                         deps.insert(i);
                     } else if from.value.parse::<usize>().is_ok() {
                         return Err(err(
@@ -404,9 +434,7 @@ fn eval_stage(
                 for m in &run.mounts {
                     if let Some(from) = &m.from {
                         if let Some(i) = find_stage(program, from, true) {
-                            if i != stage.index {
-                                deps.insert(i);
-                            }
+                            deps.insert(i);
                         }
                     }
                 }

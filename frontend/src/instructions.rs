@@ -385,7 +385,6 @@ fn parse_command(inst: &Instruction, index: usize) -> Result<CommandKind, Syntax
         "env" => CommandKind::Env(key_values(inst, "ENV")?),
         "label" => CommandKind::Label(key_values(inst, "LABEL")?),
         "run" => {
-            at_least_one(inst, "RUN")?;
             let mounts = inst
                 .flags
                 .iter()
