@@ -22,8 +22,12 @@ use crate::syntax::Instruction;
 pub struct Step {
     /// Where the command is written (the whole instruction when it cannot be mapped).
     pub span: Span,
-    /// Its words (quotes removed, `$VARS` left as written).
+    /// Its words from the program on (wrappers such as `sudo` or `env A=B` peeled,
+    /// quotes removed, `$VARS` left as written).
     pub words: Vec<String>,
+    /// Where each of `words` is written (aligned with `words`; the instruction's span
+    /// when the script has no exact mapping, e.g. exec form).
+    pub word_spans: Vec<Span>,
     /// `NAME=value` assignments given to this command (prefix, `env`, or earlier
     /// `export` in the same script).
     pub env: Vec<(String, String)>,
@@ -225,6 +229,11 @@ pub fn analyze_run(
             steps.push(Step {
                 span: map(&cmd.span),
                 words: words.iter().map(|w| w.to_string()).collect(),
+                word_spans: cmd
+                    .program_shell_words()
+                    .iter()
+                    .map(|w| map(&w.span))
+                    .collect(),
                 env,
                 kind,
             });

@@ -48,6 +48,7 @@ pub mod expand;
 pub mod instructions;
 pub mod lint;
 pub mod plan;
+pub mod rewrite;
 pub mod shell;
 pub mod source;
 pub mod syntax;

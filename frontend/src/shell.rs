@@ -261,6 +261,13 @@ impl SimpleCommand {
             .collect()
     }
 
+    /// The words from the program on, after peeling wrappers, with their spans (see
+    /// [`SimpleCommand::program_words`]).
+    pub fn program_shell_words(&self) -> &[ShellWord] {
+        let (start, _) = peel(&self.words);
+        self.words.get(start..).unwrap_or(&[])
+    }
+
     /// The program name after peeling wrappers (see [`SimpleCommand::program_words`]).
     pub fn program(&self) -> Option<&str> {
         let (start, _) = peel(&self.words);

@@ -180,4 +180,38 @@ impl<'a> Context<'a> {
         }
         false
     }
+    /// Why `crossdock rewrite` cannot move stage `s` to the build platform, if it
+    /// cannot: the compile happens in the final image stage, the stage runs what it
+    /// built, or the stage builds FROM another stage (which is where the platform is).
+    pub fn rewrite_blocker(&self, s: usize) -> Option<String> {
+        let p = self.emulated_platforms(s).first().copied()?;
+        if self.evals[p].target == s {
+            return Some(
+                "the compile happens in the final image stage; split it into a build stage and COPY its output"
+                    .to_string(),
+            );
+        }
+        let view = &self.views[p][s];
+        if view.runs.iter().any(|r| {
+            r.analysis
+                .steps
+                .iter()
+                .any(|st| matches!(st.kind, crate::analysis::StepKind::RunsBuiltBinary { .. }))
+        }) {
+            return Some(
+                "the stage runs a program it built, which would then be for the wrong architecture"
+                    .into(),
+            );
+        }
+        if let crate::eval::Base::Stage(b) = self.eval_stage(p, s).base {
+            let base = self.program.stages[b]
+                .name
+                .clone()
+                .unwrap_or_else(|| b.to_string());
+            return Some(format!(
+                "it builds FROM stage {base}, where the platform is set; move --platform=$BUILDPLATFORM there"
+            ));
+        }
+        None
+    }
 }

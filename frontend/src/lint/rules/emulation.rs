@@ -3,7 +3,6 @@
 
 use crossbuild::Role;
 
-use crate::analysis::StepKind;
 use crate::eval::PlatformSource;
 use crate::lint::{Category, Context, Finding, Rule, Severity};
 
@@ -75,41 +74,6 @@ fn compiles(role: Role) -> bool {
     )
 }
 
-/// Why `crossdock rewrite` cannot move stage `s` to the build platform, if it cannot.
-pub(crate) fn rewrite_blocker(ctx: &Context<'_>, s: usize) -> Option<String> {
-    let stage = &ctx.program.stages[s];
-    let p = ctx.emulated_platforms(s).first().copied()?;
-    if ctx.evals[p].target == s {
-        return Some(
-            "the compile happens in the final image stage; split it into a build stage and COPY its output"
-                .to_string(),
-        );
-    }
-    let view = &ctx.views[p][s];
-    if view.runs.iter().any(|r| {
-        r.analysis
-            .steps
-            .iter()
-            .any(|st| matches!(st.kind, StepKind::RunsBuiltBinary { .. }))
-    }) {
-        return Some(
-            "the stage runs a program it built, which would then be for the wrong architecture"
-                .into(),
-        );
-    }
-    if let crate::eval::Base::Stage(b) = ctx.eval_stage(p, s).base {
-        let base = ctx.program.stages[b]
-            .name
-            .clone()
-            .unwrap_or_else(|| b.to_string());
-        return Some(format!(
-            "it builds FROM stage {base}, where the platform is set; move --platform=$BUILDPLATFORM there"
-        ));
-    }
-    let _ = stage;
-    None
-}
-
 fn check(ctx: &Context<'_>, out: &mut Vec<Finding>, rule: &'static Rule, toolchains: &[&str]) {
     for stage in &ctx.program.stages {
         let s = stage.index;
@@ -141,7 +105,7 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>, rule: &'static Rule, toolcha
                     "; the stage already uses TARGET* args but has no --platform=$BUILDPLATFORM, so it still runs emulated",
                 );
             }
-            let help = match rewrite_blocker(ctx, s) {
+            let help = match ctx.rewrite_blocker(s) {
                 None => "run `crossdock rewrite` to build this stage on $BUILDPLATFORM and cross-compile".to_string(),
                 Some(why) => format!("`crossdock rewrite` cannot fix this automatically: {why}"),
             };
