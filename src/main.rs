@@ -25,6 +25,9 @@ enum Command {
     /// Show, per target platform, where each stage runs and whether each RUN step runs
     /// natively, cross-compiles or runs under QEMU emulation.
     Plan(PlanArgs),
+    /// Find steps that compile under QEMU emulation, stages that ship the wrong
+    /// architecture, and platform traps, in Dockerfiles or the directories holding them.
+    Lint(LintArgs),
     /// Print a Dockerfile's instructions exactly as BuildKit's parser reads them.
     Parse {
         /// Print JSON: {"instructions":[...]} (the only format).
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Parse { json: _, file } => run_parse(&file),
         Command::Plan(args) => run_plan(args),
+        Command::Lint(args) => return run_lint(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -192,4 +196,352 @@ fn run_plan(args: PlanArgs) -> Result<(), Failure> {
         },
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------------- lint
+
+#[derive(Debug, clap::Args)]
+struct LintArgs {
+    /// Dockerfiles, or directories searched recursively for files named `Dockerfile`,
+    /// `*.Dockerfile`, `Dockerfile.*` or `Containerfile` (hidden directories, `target`
+    /// and `node_modules` are skipped) [default: .]
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Target platforms, comma-separated [default: `[lint] platforms` from
+    /// .crossdock.toml, else linux/amd64,linux/arm64]
+    #[arg(long, value_delimiter = ',')]
+    platform: Vec<String>,
+    /// Set a build argument (repeatable).
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    build_arg: Vec<String>,
+    /// Lint as if building on this platform [default: this machine's]
+    #[arg(long = "build-platform", value_name = "PLATFORM")]
+    build_platform: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LintFormat::Tty)]
+    format: LintFormat,
+    /// Exit with 1 when a finding at this severity or above is reported.
+    #[arg(long = "fail-on", value_enum, default_value_t = FailOn::Warning)]
+    fail_on: FailOn,
+    /// Rules not to report, comma-separated (repeatable; added to `[lint] ignore`).
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    ignore: Vec<String>,
+    /// Base URL of the rule pages, used for SARIF `helpUri` (`<URL>CD101.md`).
+    #[arg(long = "docs-url", value_name = "URL", default_value = frontend::lint::report::DEFAULT_DOCS_URL)]
+    docs_url: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LintFormat {
+    /// Source snippets for people, with a summary line.
+    Tty,
+    /// An array of findings.
+    Json,
+    /// SARIF 2.1.0 (GitHub code scanning).
+    Sarif,
+    /// Checkstyle XML.
+    Checkstyle,
+    /// `file:line:col: severity: message [rule]`, one per line.
+    Gnu,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FailOn {
+    /// Fail on errors only.
+    Error,
+    /// Fail on warnings and errors.
+    Warning,
+    /// Fail on any finding.
+    Info,
+    /// Never fail because of findings.
+    None,
+}
+
+impl FailOn {
+    fn threshold(self) -> Option<frontend::lint::Severity> {
+        use frontend::lint::Severity as S;
+        match self {
+            FailOn::Error => Some(S::Error),
+            FailOn::Warning => Some(S::Warning),
+            FailOn::Info => Some(S::Info),
+            FailOn::None => None,
+        }
+    }
+}
+
+/// Exit code when a finding at `--fail-on` severity or above is reported.
+const EXIT_FINDINGS: u8 = 1;
+
+/// Colour for stdout: unless NO_COLOR is set (non-empty) or stdout is not a terminal.
+fn stdout_color() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
+
+/// Whether a file name is one `crossdock lint DIR` picks up.
+fn is_dockerfile_name(name: &str) -> bool {
+    if name.ends_with(".dockerignore") {
+        return false;
+    }
+    name == "Dockerfile"
+        || name == "Containerfile"
+        || name.starts_with("Dockerfile.")
+        || name.ends_with(".Dockerfile")
+}
+
+/// Collects the Dockerfiles under `dir`, skipping hidden directories, `target` and
+/// `node_modules`; symbolic links to directories are not followed.
+fn find_dockerfiles(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(file_type) = entry.file_type() else {
+            continue;
+        };
+        if file_type.is_dir() {
+            if !(name.starts_with('.') || name == "target" || name == "node_modules") {
+                find_dockerfiles(&path, out);
+            }
+        } else if is_dockerfile_name(&name) && path.is_file() {
+            out.push(path);
+        }
+    }
+}
+
+/// `./a/Dockerfile` → `a/Dockerfile`.
+fn tidy_path(path: &Path) -> PathBuf {
+    let tidy: PathBuf = path
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect();
+    if tidy.as_os_str().is_empty() {
+        path.to_path_buf()
+    } else {
+        tidy
+    }
+}
+
+/// The files to lint, sorted by path, each once.
+fn lint_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
+    let default = [PathBuf::from(".")];
+    let paths = if paths.is_empty() {
+        &default[..]
+    } else {
+        paths
+    };
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found = Vec::new();
+            find_dockerfiles(path, &mut found);
+            if found.is_empty() {
+                eprintln!(
+                    "crossdock: warning: no Dockerfile found under {}",
+                    path.display()
+                );
+            }
+            files.extend(found);
+        } else if path.exists() {
+            files.push(path.clone());
+        } else {
+            return Err(Failure(format!(
+                "crossdock: {}: no such file or directory\n",
+                path.display()
+            )));
+        }
+    }
+    let mut files: Vec<PathBuf> = files.iter().map(|p| tidy_path(p)).collect();
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+/// The directory whose `.crossdock.toml` applies to `file`, made absolute.
+fn config_dir(file: &Path) -> PathBuf {
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::canonicalize(&dir)
+        .or_else(|_| std::path::absolute(&dir))
+        .unwrap_or(dir)
+}
+
+/// Command-line settings shared by every file.
+struct LintCli {
+    platforms: Option<Vec<Platform>>,
+    build_platform: Platform,
+    build_args: BTreeMap<String, String>,
+    ignore: Vec<String>,
+}
+
+impl LintCli {
+    fn from_args(args: &LintArgs) -> Result<Self, Failure> {
+        let platforms = if args.platform.is_empty() {
+            None
+        } else {
+            Some(
+                crossbuild::parse_platform_list(&args.platform.join(","))
+                    .map_err(|e| Failure(format!("crossdock: --platform: {e}\n")))?,
+            )
+        };
+        let build_platform = match &args.build_platform {
+            Some(p) => Platform::parse(p)
+                .map_err(|e| Failure(format!("crossdock: --build-platform: {e}\n")))?,
+            None => Platform::host(),
+        };
+        let ignore = args
+            .ignore
+            .iter()
+            .filter(|i| !i.trim().is_empty())
+            .map(|i| frontend::lint::resolve_rule_id(i).map(str::to_string))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Failure(format!("crossdock: --ignore: {e}\n")))?;
+        if !args.docs_url.contains("://") {
+            return Err(Failure(format!(
+                "crossdock: --docs-url {:?}: expected an absolute URL such as {}\n",
+                args.docs_url,
+                frontend::lint::report::DEFAULT_DOCS_URL
+            )));
+        }
+        Ok(LintCli {
+            platforms,
+            build_platform,
+            build_args: parse_build_args(&args.build_arg)?,
+            ignore,
+        })
+    }
+
+    /// The options for files governed by `config` (command line first, then config,
+    /// then the defaults).
+    fn options(&self, config: Option<&frontend::lint::Config>) -> frontend::lint::LintOptions {
+        let default_platforms = || {
+            crossbuild::parse_platform_list(frontend::lint::DEFAULT_LINT_PLATFORMS)
+                .unwrap_or_else(|_| vec![Platform::host()])
+        };
+        let platforms = self
+            .platforms
+            .clone()
+            .or_else(|| config.and_then(|c| c.platforms.clone()))
+            .unwrap_or_else(default_platforms);
+        let mut settings = config.map(|c| c.settings()).unwrap_or_default();
+        for id in &self.ignore {
+            if !settings.ignore.contains(id) {
+                settings.ignore.push(id.clone());
+            }
+        }
+        frontend::lint::LintOptions {
+            platforms,
+            build_platform: self.build_platform.clone(),
+            build_args: self.build_args.clone(),
+            settings,
+        }
+    }
+}
+
+fn write_stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`crossdock lint | head`) is not an error worth a panic.
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+fn run_lint(args: LintArgs) -> ExitCode {
+    match lint(&args) {
+        Ok(code) => ExitCode::from(code),
+        Err(Failure(text)) => {
+            eprint!("{text}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn lint(args: &LintArgs) -> Result<u8, Failure> {
+    use frontend::lint::{find_config, lint_source, report, Config};
+
+    let cli = LintCli::from_args(args)?;
+    let files = lint_files(&args.paths)?;
+
+    // Every configuration first: a broken one stops the run before any output.
+    let mut configs: BTreeMap<PathBuf, Config> = BTreeMap::new();
+    let mut governing: Vec<Option<PathBuf>> = Vec::new();
+    let mut errors = String::new();
+    let cwd = std::env::current_dir().and_then(std::fs::canonicalize).ok();
+    for file in &files {
+        // Shown relative to the working directory when it is below it.
+        let found = find_config(&config_dir(file)).map(|p| {
+            cwd.as_ref()
+                .and_then(|cwd| p.strip_prefix(cwd).ok())
+                .map_or_else(|| p.clone(), Path::to_path_buf)
+        });
+        if let Some(path) = &found {
+            if !configs.contains_key(path) {
+                match Config::load(path) {
+                    Ok(c) => {
+                        configs.insert(path.clone(), c);
+                    }
+                    Err(e) => errors.push_str(&e.render(use_color())),
+                }
+            }
+        }
+        governing.push(found);
+    }
+    if !errors.is_empty() {
+        return Err(Failure(errors));
+    }
+
+    let mut linted = Vec::new();
+    let mut broken = 0usize;
+    for (file, config) in files.iter().zip(&governing) {
+        let opts = cli.options(config.as_ref().and_then(|p| configs.get(p)));
+        let source = match read_source(file) {
+            Ok(s) => s,
+            Err(Failure(text)) => {
+                eprint!("{text}");
+                broken += 1;
+                continue;
+            }
+        };
+        match lint_source(source.clone(), &opts) {
+            Ok((_, findings)) => linted.push((source, findings)),
+            Err(e) => {
+                if e.span.is_empty() && e.span.start == 0 {
+                    eprintln!("{}: {}", file.display(), e.message);
+                } else {
+                    eprint!("{}", located(&source, &e.span, &e.message).0);
+                }
+                broken += 1;
+            }
+        }
+    }
+
+    let text = match args.format {
+        LintFormat::Tty => report::tty(&linted, stdout_color()),
+        LintFormat::Json => report::json(&linted),
+        LintFormat::Sarif => report::sarif(&linted, &args.docs_url),
+        LintFormat::Checkstyle => report::checkstyle(&linted),
+        LintFormat::Gnu => report::gnu(&linted),
+    };
+    write_stdout(&text);
+
+    if broken > 0 {
+        eprintln!(
+            "crossdock: {} could not be linted",
+            if broken == 1 {
+                "1 file".to_string()
+            } else {
+                format!("{broken} files")
+            }
+        );
+        return Ok(EXIT_USAGE);
+    }
+    let failing = args.fail_on.threshold().is_some_and(|min| {
+        linted
+            .iter()
+            .flat_map(|(_, fs)| fs)
+            .any(|f| f.severity >= min)
+    });
+    Ok(if failing { EXIT_FINDINGS } else { 0 })
 }

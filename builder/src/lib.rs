@@ -1,8 +1,80 @@
 //! # builder: the daemonless multi-platform image builder
 //!
-//! Not built yet. This crate will hold, one module per job: the registry client, the
-//! content store, snapshots, the RUN executor, layers, images, the scheduler and export.
-//! It depends on [`frontend`] for the build graph and on [`crossbuild`] for platforms.
+//! The plumbing every image passes through between a registry and a build: a content
+//! store, layer unpacking and layer creation. (The registry client, image assembly,
+//! push and export come next, then the RUN executor and the scheduler.)
+//!
+//! ## Brief overview
+//!
+//! - [`Store`] holds content-addressed blobs under a root directory
+//!   (`~/.cache/crossdock` by default, [`Store::default_root`]). Blobs go in through a
+//!   [`BlobWriter`], which hashes while streaming to a temp file and, on
+//!   [`BlobWriter::commit`], verifies the expected digest and size before renaming into
+//!   place. They come out through a [`BlobReader`], which re-verifies the digest at end of
+//!   file and removes a corrupted blob so it gets fetched again. [`Store::gc`] removes
+//!   what no root (an index or manifest digest) reaches. Several processes may share a
+//!   store.
+//! - [`unpack()`] applies a layer (plain, gzip or zstd tar) to a directory: OCI whiteouts,
+//!   hard links, symlinks, xattrs, owners (as root), device nodes (as root). Any entry
+//!   that would land outside the directory is refused with an [`UnpackError`] naming it.
+//! - [`LayerBuilder`] turns a directory (a root filesystem, or an overlay upper
+//!   directory, whose whiteouts become OCI whiteouts) into a reproducible layer written
+//!   straight into the store, giving a [`Layer`]: digest, size, diff_id and media type.
+//! - [`Compression`] names the layer compressions and their OCI media types.
+//!
+//! Digests, media types and descriptors are [`oci_spec::image`]'s types. Nothing here
+//! holds a whole layer in memory: every byte is hashed as it streams.
+//!
+//! ## Example
+//!
+//! ```
+//! use builder::{unpack, Compression, LayerBuilder, Store};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let tmp = tempfile::tempdir()?;
+//! # let (store_dir, rootfs, target) =
+//! #     (tmp.path().join("store"), tmp.path().join("rootfs"), tmp.path().join("target"));
+//! # std::fs::create_dir_all(rootfs.join("etc"))?;
+//! # std::fs::write(rootfs.join("etc/hostname"), "crossdock\n")?;
+//! let store = Store::new(&store_dir)?;
+//!
+//! // A reproducible gzip layer from a root filesystem, written into the store.
+//! let layer = LayerBuilder::rootfs(&rootfs)
+//!     .compression(Compression::Gzip)
+//!     .source_date_epoch(Some(1_700_000_000))
+//!     .write(&store)?;
+//! assert!(store.exists(&layer.digest));
+//!
+//! // Read back (digest verified while reading) and applied to another directory.
+//! let report = unpack(store.open(&layer.digest)?, &target)?;
+//! assert_eq!(report.diff_id, layer.diff_id);
+//! assert_eq!(std::fs::read_to_string(target.join("etc/hostname"))?, "crossdock\n");
+//! # Ok(())
+//! # }
+//! ```
+#![deny(missing_docs)]
+
+mod compress;
+mod digest;
+mod layer;
+mod registry;
+mod store;
+mod tar;
+mod unpack;
+
+pub use crate::{
+    compress::Compression,
+    layer::{Layer, LayerBuilder, LayerError},
+    store::{Blob, BlobReader, BlobWriter, GcOptions, GcReport, Store, StoreError},
+    unpack::{unpack, UnpackError, UnpackReport},
+};
+pub use registry::{
+    compatible_platforms, descriptor_platform, index_platforms, is_attestation, select_manifest,
+    BlobDownload, BlobOutcome, BlobSink, BlobSource, CredentialError, Credentials, Direction,
+    DockerConfig, ImageRef, ManifestError, NoProgress, Parsed, PlatformError, Progress, PullReport,
+    PushError, PushPlan, PushReport, RawManifest, ReferenceError, Registry, RegistryConfig,
+    RegistryError, ResolvedImage, RetryPolicy, Secret, VerifyError, DOCKER_LIST, DOCKER_MANIFEST,
+    OCI_INDEX, OCI_MANIFEST,
+};
 
 /// The name this crate reports in diagnostics.
 pub const NAME: &str = "crossdock-builder";

@@ -93,8 +93,10 @@ pub struct EvalStage {
     /// Stages it reads from (base, `COPY --from`, `RUN --mount=from`), by index.
     pub deps: BTreeSet<usize>,
     /// Per command of the stage (same order as [`Stage::commands`]): the variables in
-    /// scope when it runs (declared ARGs and ENV).
+    /// scope when it runs (declared ARGs and ENV), before its own effect.
     pub scopes: Vec<Scope>,
+    /// The scope after the last command: what a stage built `FROM` this one inherits.
+    pub final_scope: Scope,
 }
 
 impl EvalStage {
@@ -381,9 +383,10 @@ fn eval_stage(
     let mut scope = Scope::default();
     if let Base::Stage(i) = base {
         deps.insert(i);
-        if let Some(last) = earlier[i].scopes.last() {
-            scope.env = last.env.clone();
-        }
+        // A stage built FROM another inherits its ENV and its declared ARGs (BuildKit's
+        // reference: "An ARG variable declared within a build stage is automatically
+        // inherited by other stages based on that stage").
+        scope = earlier[i].final_scope.clone();
     }
     let mut scopes = Vec::with_capacity(stage.commands.len());
     for cmd in &stage.commands {
@@ -451,6 +454,7 @@ fn eval_stage(
         platform_source,
         deps,
         scopes,
+        final_scope: scope,
     })
 }
 
@@ -527,6 +531,15 @@ mod tests {
         assert_eq!(last.args["TARGETARCH"].as_deref(), Some("arm64"));
         assert_eq!(last.env["GOARCH"], "arm64");
         assert_eq!(last.env["Y"], "12");
+    }
+
+    #[test]
+    fn stages_built_from_a_stage_inherit_its_args_and_env() {
+        let text = "FROM a AS base\nARG TARGETARCH\nENV LAST=yes\nFROM base AS child\nRUN x\n";
+        let e = eval(text, "linux/arm64");
+        let child = &e.stages[1].scopes[0];
+        assert_eq!(child.args["TARGETARCH"].as_deref(), Some("arm64"));
+        assert_eq!(child.env["LAST"], "yes");
     }
 
     #[test]

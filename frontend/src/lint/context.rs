@@ -192,11 +192,15 @@ impl<'a> Context<'a> {
             );
         }
         let view = &self.views[p][s];
+        // Running tests or a program the stage built works under emulation, but not
+        // once the stage cross-compiles (`go run`, which builds for the build machine,
+        // stays fine).
         if view.runs.iter().any(|r| {
-            r.analysis
-                .steps
-                .iter()
-                .any(|st| matches!(st.kind, crate::analysis::StepKind::RunsBuiltBinary { .. }))
+            r.analysis.steps.iter().any(|st| match &st.kind {
+                crate::analysis::StepKind::RunsBuiltBinary { .. } => true,
+                crate::analysis::StepKind::Toolchain(t) => t.role == crossbuild::Role::Test,
+                _ => false,
+            })
         }) {
             return Some(
                 "the stage runs a program it built, which would then be for the wrong architecture"

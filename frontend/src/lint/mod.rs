@@ -9,6 +9,7 @@
 //! `# crossdock ignore=` pragmas) is decided here, apart from the rules. Rendering
 //! (tty, json, sarif, ...) is done by [`report`], apart from detection.
 
+mod config;
 mod context;
 mod pragma;
 pub mod report;
@@ -18,6 +19,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use config::{
+    find_config, resolve_rule_id, Config, ConfigError, CONFIG_FILE_NAME, DEFAULT_LINT_PLATFORMS,
+};
 pub use context::{Context, RunInfo, StageView};
 pub use pragma::Pragmas;
 pub use rules::RULES;

@@ -66,6 +66,51 @@ fn check_cd104(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     check(ctx, out, &CD104, &["node", "python", "ruby"]);
 }
 
+/// Whether a package is a compiler or a C library's headers: installing one next to
+/// `npm ci` or `pip install` says native add-ons are expected to compile.
+fn is_build_tool(name: &str) -> bool {
+    matches!(
+        name,
+        "gcc" | "g++" | "clang" | "make" | "cmake" | "build-essential" | "build-base" | "node-gyp"
+    ) || name.ends_with("-dev")
+        || name.ends_with("-devel")
+}
+
+/// For package installers (CD104): only steps that can compile native code, in a stage
+/// (or its base stages) that installs build tools. Pure-binary installs
+/// (`--only-binary`, `--ignore-scripts`) never compile.
+fn native_addons_expected(
+    ctx: &Context<'_>,
+    p: usize,
+    s: usize,
+    step: &crate::analysis::Step,
+) -> bool {
+    if step.words.iter().any(|w| {
+        w.starts_with("--only-binary") || w == "--ignore-scripts" || w == "--prefer-binary"
+    }) {
+        return false;
+    }
+    let mut stage = Some(s);
+    while let Some(i) = stage {
+        let installs_tools = ctx.views[p][i].runs.iter().any(|r| {
+            r.analysis.steps.iter().any(|st| match &st.kind {
+                crate::analysis::StepKind::Packages(pkgs) => {
+                    pkgs.packages.iter().any(|pk| is_build_tool(&pk.name))
+                }
+                _ => false,
+            })
+        });
+        if installs_tools {
+            return true;
+        }
+        stage = match ctx.eval_stage(p, i).base {
+            crate::eval::Base::Stage(b) if b < i => Some(b),
+            _ => None,
+        };
+    }
+    false
+}
+
 /// Roles that run a compiler.
 fn compiles(role: Role) -> bool {
     matches!(
@@ -87,11 +132,11 @@ fn check(ctx: &Context<'_>, out: &mut Vec<Finding>, rule: &'static Rule, toolcha
             .last()
             .is_some_and(|sc| sc.args.keys().any(|k| k.starts_with("TARGET")));
         for run in &ctx.views[p][s].runs {
-            let Some((step, tool)) = run
-                .analysis
-                .toolchain_steps()
-                .find(|(_, t)| compiles(t.role) && toolchains.contains(&t.toolchain.as_str()))
-            else {
+            let Some((step, tool)) = run.analysis.toolchain_steps().find(|(st, t)| {
+                compiles(t.role)
+                    && toolchains.contains(&t.toolchain.as_str())
+                    && (rule.id != CD104.id || native_addons_expected(ctx, p, s, st))
+            }) else {
                 continue;
             };
             let platforms = ctx.platform_names(&emulated);
