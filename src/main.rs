@@ -28,6 +28,9 @@ enum Command {
     /// Find steps that compile under QEMU emulation, stages that ship the wrong
     /// architecture, and platform traps, in Dockerfiles or the directories holding them.
     Lint(LintArgs),
+    /// Turn stages that compile under emulation into cross-compiling
+    /// `--platform=$BUILDPLATFORM` stages (a minimal edit; Go for now).
+    Rewrite(RewriteArgs),
     /// Print a Dockerfile's instructions exactly as BuildKit's parser reads them.
     Parse {
         /// Print JSON: {"instructions":[...]} (the only format).
@@ -104,6 +107,7 @@ fn main() -> ExitCode {
         Command::Parse { json: _, file } => run_parse(&file),
         Command::Plan(args) => run_plan(args),
         Command::Lint(args) => return run_lint(args),
+        Command::Rewrite(args) => return run_rewrite(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -544,4 +548,149 @@ fn lint(args: &LintArgs) -> Result<u8, Failure> {
             .any(|f| f.severity >= min)
     });
     Ok(if failing { EXIT_FINDINGS } else { 0 })
+}
+
+// ------------------------------------------------------------------- rewrite
+
+#[derive(Debug, clap::Args)]
+struct RewriteArgs {
+    /// The Dockerfile (default: ./Dockerfile, or PATH/Dockerfile when PATH is a directory).
+    #[arg(short = 'f', long = "file")]
+    file: Option<PathBuf>,
+    /// A Dockerfile or a directory containing one.
+    path: Option<PathBuf>,
+    /// Target platforms, comma-separated (default: linux/amd64,linux/arm64).
+    #[arg(long, value_delimiter = ',')]
+    platform: Vec<String>,
+    /// Set a build argument (repeatable).
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    build_arg: Vec<String>,
+    /// Rewrite as if building on this platform (default: this machine's).
+    #[arg(long = "build-platform", value_name = "PLATFORM")]
+    build_platform: Option<String>,
+    /// Write the result back to the file (atomically, keeping its permissions).
+    #[arg(long, conflicts_with_all = ["diff", "check"])]
+    write: bool,
+    /// Print a unified diff instead of the rewritten file.
+    #[arg(long, conflicts_with = "check")]
+    diff: bool,
+    /// Print nothing; exit 1 when a rewrite is available, 0 when none is (for CI).
+    #[arg(long)]
+    check: bool,
+}
+
+fn run_rewrite(args: RewriteArgs) -> ExitCode {
+    match rewrite(&args) {
+        Ok(code) => ExitCode::from(code),
+        Err(Failure(text)) => {
+            eprint!("{text}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn rewrite(args: &RewriteArgs) -> Result<u8, Failure> {
+    let path = match (&args.file, &args.path) {
+        (Some(f), _) => f.clone(),
+        (None, Some(p)) if p.is_dir() => p.join("Dockerfile"),
+        (None, Some(p)) => p.clone(),
+        (None, None) => PathBuf::from("Dockerfile"),
+    };
+    let platforms = if args.platform.is_empty() {
+        crossbuild::parse_platform_list("linux/amd64,linux/arm64")
+            .map_err(|e| Failure(format!("crossdock: {e}\n")))?
+    } else {
+        parse_platforms(&args.platform)?
+    };
+    let build_platform = match &args.build_platform {
+        Some(p) => Platform::parse(p)
+            .map_err(|e| Failure(format!("crossdock: --build-platform: {e}\n")))?,
+        None => Platform::host(),
+    };
+    let opts = EvalOptions {
+        build_platform,
+        build_args: parse_build_args(&args.build_arg)?,
+        target_stage: None,
+    };
+    let source = read_source(&path)?;
+    let df = frontend::syntax::parse(source.clone())
+        .map_err(|e| located(&source, &e.span, &e.message))?;
+    let program = frontend::instructions::parse_program(&df)
+        .map_err(|e| located(&source, &e.span, &e.message))?;
+    let ctx = frontend::lint::Context::new(&df, &program, &platforms, &opts)
+        .map_err(|e| located(&source, &e.span, &e.message))?;
+    let result = frontend::rewrite::rewrite(&ctx)
+        .map_err(|e| Failure(format!("{}: {e}\n", path.display())))?;
+    // What was declined goes to stderr as notes, whatever the mode.
+    for note in &result.notes {
+        eprint!(
+            "{}",
+            render(
+                &source,
+                &note.span,
+                Severity::Info,
+                &note.message,
+                None,
+                use_color()
+            )
+        );
+    }
+    let changed = !result.edits.is_empty();
+    if args.check {
+        return Ok(u8::from(changed));
+    }
+    if args.diff {
+        let name = path.display().to_string();
+        let name = name.trim_start_matches("./").trim_start_matches('/');
+        let diff = similar::TextDiff::from_lines(source.text(), result.output.as_str());
+        let text = diff
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{name}"), &format!("b/{name}"))
+            .to_string();
+        write_stdout(&text);
+        return Ok(0);
+    }
+    if args.write {
+        if changed {
+            write_atomically(&path, result.output.as_bytes())?;
+        }
+        return Ok(0);
+    }
+    write_stdout(&result.output);
+    Ok(0)
+}
+
+/// Replaces `path` with `bytes` so a reader sees either the old or the new file, never
+/// half of one: a temporary file in the same directory, the original's permissions,
+/// fsync, then rename over the original.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    use std::io::Write;
+    let fail = |what: &str, e: std::io::Error| {
+        Failure(format!("{}: cannot {what}: {e}\n", path.display()))
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let permissions = std::fs::metadata(path)
+        .map_err(|e| fail("read its permissions", e))?
+        .permissions();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.crossdock-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.set_permissions(permissions)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(fail("write the rewritten file", e));
+    }
+    Ok(())
 }
