@@ -612,37 +612,3 @@ async fn corrupt_blobs_from_the_registry_are_rejected() {
         pulled.files()
     );
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn zz_throughput() {
-    let registry = TestRegistry::start();
-    let work = tempfile::tempdir().expect("tempdir");
-    let local = DirBlobs::new(&work.path().join("local"));
-    let image = build_image(&local, &["linux/amd64"], 2, 100 << 20);
-    for mono in [false, true] {
-        let client = Registry::new(
-            RegistryConfig {
-                monolithic_upload: mono,
-                ..RegistryConfig::default()
-            },
-            DockerConfig::empty(),
-        );
-        let target = reference(&format!("{}/tp/app{mono}:1", registry.host()));
-        let t = std::time::Instant::now();
-        client
-            .push(&target, &image.plan(), &local, &NoProgress)
-            .await
-            .expect("push");
-        eprintln!(
-            "TP push mono={mono}: {:.0} MB/s",
-            200.0 / t.elapsed().as_secs_f64()
-        );
-        let pulled = DirBlobs::new(&work.path().join(format!("p{mono}")));
-        let t = std::time::Instant::now();
-        client
-            .pull_image(&target, &platform("linux/amd64"), &pulled, &NoProgress)
-            .await
-            .expect("pull");
-        eprintln!("TP pull: {:.0} MB/s", 200.0 / t.elapsed().as_secs_f64());
-    }
-}

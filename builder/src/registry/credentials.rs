@@ -315,10 +315,14 @@ impl DockerConfig {
             .spawn()
             .map_err(|e| fail(format!("cannot start {}: {e}", path.display())))?;
         if let Some(mut stdin) = child.stdin.take() {
-            stdin
-                .write_all(server.as_bytes())
-                .await
-                .map_err(|e| fail(format!("cannot write to it: {e}")))?;
+            // A helper that exits without reading (it failed, or needs no input) closes
+            // the pipe first; its exit status and stderr below say what happened.
+            match stdin.write_all(server.as_bytes()).await {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    return Err(fail(format!("cannot write to it: {e}")));
+                }
+                _ => {}
+            }
         }
         let output = tokio::time::timeout(HELPER_TIMEOUT, child.wait_with_output())
             .await
