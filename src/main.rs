@@ -104,13 +104,13 @@ fn read_source(path: &Path) -> Result<SourceFile, Failure> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Parse { json: _, file } => run_parse(&file),
-        Command::Plan(args) => run_plan(args),
-        Command::Lint(args) => return run_lint(args),
-        Command::Rewrite(args) => return run_rewrite(args),
+        Command::Parse { json: _, file } => run_parse(&file).map(|()| 0),
+        Command::Plan(args) => run_plan(args).map(|()| 0),
+        Command::Lint(args) => lint(&args),
+        Command::Rewrite(args) => rewrite(&args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(Failure(text)) => {
             eprint!("{text}");
             ExitCode::from(EXIT_USAGE)
@@ -126,8 +126,9 @@ fn run_parse(file: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-fn dockerfile_path(args: &PlanArgs) -> PathBuf {
-    match (&args.file, &args.path) {
+/// `-f FILE`, else `PATH` (a Dockerfile, or a directory holding one), else ./Dockerfile.
+fn dockerfile_path(file: &Option<PathBuf>, path: &Option<PathBuf>) -> PathBuf {
+    match (file, path) {
         (Some(f), _) => f.clone(),
         (None, Some(p)) if p.is_dir() => p.join("Dockerfile"),
         (None, Some(p)) => p.clone(),
@@ -167,7 +168,7 @@ fn parse_platforms(raw: &[String]) -> Result<Vec<Platform>, Failure> {
 }
 
 fn run_plan(args: PlanArgs) -> Result<(), Failure> {
-    let path = dockerfile_path(&args);
+    let path = dockerfile_path(&args.file, &args.path);
     let platforms = parse_platforms(&args.platform)?;
     let build_args = parse_build_args(&args.build_arg)?;
     let source = read_source(&path)?;
@@ -452,16 +453,6 @@ fn write_stdout(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
-fn run_lint(args: LintArgs) -> ExitCode {
-    match lint(&args) {
-        Ok(code) => ExitCode::from(code),
-        Err(Failure(text)) => {
-            eprint!("{text}");
-            ExitCode::from(EXIT_USAGE)
-        }
-    }
-}
-
 fn lint(args: &LintArgs) -> Result<u8, Failure> {
     use frontend::lint::{find_config, lint_source, report, Config};
 
@@ -579,23 +570,8 @@ struct RewriteArgs {
     check: bool,
 }
 
-fn run_rewrite(args: RewriteArgs) -> ExitCode {
-    match rewrite(&args) {
-        Ok(code) => ExitCode::from(code),
-        Err(Failure(text)) => {
-            eprint!("{text}");
-            ExitCode::from(EXIT_USAGE)
-        }
-    }
-}
-
 fn rewrite(args: &RewriteArgs) -> Result<u8, Failure> {
-    let path = match (&args.file, &args.path) {
-        (Some(f), _) => f.clone(),
-        (None, Some(p)) if p.is_dir() => p.join("Dockerfile"),
-        (None, Some(p)) => p.clone(),
-        (None, None) => PathBuf::from("Dockerfile"),
-    };
+    let path = dockerfile_path(&args.file, &args.path);
     let platforms = if args.platform.is_empty() {
         crossbuild::parse_platform_list("linux/amd64,linux/arm64")
             .map_err(|e| Failure(format!("crossdock: {e}\n")))?
