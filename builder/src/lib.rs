@@ -1,8 +1,8 @@
 //! # builder: the daemonless multi-platform image builder
 //!
 //! The plumbing every image passes through between a registry and a build: a content
-//! store, layer unpacking and layer creation. (The registry client, image assembly,
-//! push and export come next, then the RUN executor and the scheduler.)
+//! store, layer unpacking and creation, image and index assembly, a registry client
+//! (pull and push) and export. (The RUN executor and the scheduler come next.)
 //!
 //! ## Brief overview
 //!
@@ -21,6 +21,15 @@
 //!   directory, whose whiteouts become OCI whiteouts) into a reproducible layer written
 //!   straight into the store, giving a [`Layer`]: digest, size, diff_id and media type.
 //! - [`Compression`] names the layer compressions and their OCI media types.
+//! - [`ImageBuilder`] assembles an image's config and manifest from layers, and
+//!   [`IndexBuilder`] several platforms' images into one index (OCI media types by
+//!   default, Docker's on request, never mixed), as canonical JSON written to the store.
+//! - [`Registry`] pulls and pushes: references normalised as Docker does ([`ImageRef`]),
+//!   credentials from `~/.docker/config.json`, mirrors, containerd's platform matching
+//!   ([`select_manifest`]), and pushes that upload blobs, then manifests, then the index
+//!   last ([`PushPlan`]). The [`Store`] is both its [`BlobSink`] and its [`BlobSource`].
+//! - [`export_oci_tar`], [`export_oci_dir`] and [`export_local`] write an index as an OCI
+//!   image layout (tarball or directory) or as one root filesystem per platform.
 //!
 //! Digests, media types and descriptors are [`oci_spec::image`]'s types. Nothing here
 //! holds a whole layer in memory: every byte is hashed as it streams.
@@ -55,14 +64,22 @@
 
 mod compress;
 mod digest;
+mod export;
+mod image;
 mod layer;
 mod registry;
 mod store;
+mod store_io;
 mod tar;
 mod unpack;
 
 pub use crate::{
     compress::Compression,
+    export::{export_local, export_oci_dir, export_oci_tar, ExportError, ExportReport},
+    image::{
+        Image, ImageBuilder, ImageConfig, ImageError, Index, IndexBuilder, MediaTypes,
+        ANNOTATION_BASE_DIGEST, ANNOTATION_BASE_NAME, ANNOTATION_CREATED,
+    },
     layer::{Layer, LayerBuilder, LayerError},
     store::{Blob, BlobReader, BlobWriter, GcOptions, GcReport, Store, StoreError},
     unpack::{unpack, UnpackError, UnpackReport},

@@ -39,7 +39,9 @@ pub enum UnpackError {
         /// The entry's name.
         entry: String,
     },
-    /// Writing the entry would go through a symlink that leads outside the root.
+    /// Resolving a path went through a symlink that leads outside the root. Since
+    /// symlinks are resolved inside the root, [`unpack`] no longer reports this (a hard
+    /// link through such a symlink is a [`UnpackError::HardLinkOutside`]).
     #[error(
         "refused layer entry {entry:?}: it goes through symlink {symlink:?} -> {target:?}, \
          which leads outside the root"
@@ -204,11 +206,14 @@ pub struct UnpackReport {
 ///
 /// - names must be relative and free of `..` components;
 /// - parent directories are resolved one component at a time with `symlink_metadata`,
-///   following symlinks only while they stay inside the root (a symlink with an absolute
-///   target, or whose `..` climbs above the root, is refused when written through);
+///   following symlinks as if chrooted into the root, like Docker and containerd: an
+///   absolute target (`var/run -> /run`) means `<root>/run`, `..` never climbs above the
+///   root, and more than 40 symlinks for one entry is a [`UnpackError::SymlinkLoop`];
 /// - the final component is never followed: whatever is there is replaced, and regular
 ///   files are created with `O_CREAT | O_EXCL | O_NOFOLLOW`;
-/// - hard link targets must already exist inside the root, resolved the same way.
+/// - hard link targets must already exist inside the root, resolved strictly: a name
+///   that is absolute or has `..`, or a symlink on the way that is absolute or climbs
+///   above the root, is refused as outside.
 ///
 /// OCI whiteouts (`.wh.<name>`) delete what lower layers put at `<name>`; an opaque marker
 /// (`.wh..wh..opq`) empties the directory of lower-layer contents; neither touches what
@@ -440,14 +445,19 @@ impl Unpacker<'_> {
         p
     }
 
-    /// Resolves directory components to a real directory inside the root, following
-    /// symlinks only while they stay inside. Missing directories are created when
-    /// `create` is set; otherwise `Ok(None)` means the path does not exist.
+    /// Resolves directory components to a real directory inside the root, one component
+    /// at a time, following symlinks with chroot semantics: an absolute target starts
+    /// again at the root, and `..` never climbs above it (as containerd and Docker
+    /// resolve them). With `strict` set (hard link targets), a symlink that is absolute
+    /// or climbs above the root is a [`UnpackError::SymlinkEscape`] instead. Missing
+    /// directories are created when `create` is set; otherwise `Ok(None)` means the path
+    /// does not exist.
     fn resolve_dir(
         &mut self,
         entry: &str,
         comps: &[&OsStr],
         create: bool,
+        strict: bool,
     ) -> Result<Option<Vec<OsString>>, UnpackError> {
         let mut stack: Vec<OsString> = Vec::new();
         let mut queue: VecDeque<OsString> = comps.iter().map(|c| c.to_os_string()).collect();
@@ -459,7 +469,9 @@ impl Unpacker<'_> {
             }
             if c == ".." {
                 // Only symlink targets bring `..` here (entry names with one are refused).
-                if stack.pop().is_none() {
+                // The stack holds real directories only, so popping is the true parent;
+                // at the root, `..` is the root itself.
+                if stack.pop().is_none() && strict {
                     let (symlink, target) = last_link.unwrap_or_default();
                     return Err(UnpackError::SymlinkEscape {
                         entry: entry.to_owned(),
@@ -484,11 +496,15 @@ impl Unpacker<'_> {
                     let link_name = rel_display(&stack);
                     stack.pop();
                     if target.is_absolute() {
-                        return Err(UnpackError::SymlinkEscape {
-                            entry: entry.to_owned(),
-                            symlink: link_name,
-                            target: target.to_string_lossy().into_owned(),
-                        });
+                        if strict {
+                            return Err(UnpackError::SymlinkEscape {
+                                entry: entry.to_owned(),
+                                symlink: link_name,
+                                target: target.to_string_lossy().into_owned(),
+                            });
+                        }
+                        // Absolute targets mean the root being unpacked, not the host's.
+                        stack.clear();
                     }
                     for comp in target.components().rev() {
                         match comp {
@@ -562,7 +578,7 @@ impl Unpacker<'_> {
         };
         let last_str = last.to_string_lossy();
         if last_str == OPAQUE_MARKER {
-            let Some(stack) = self.resolve_dir(&name, parent, true)? else {
+            let Some(stack) = self.resolve_dir(&name, parent, true, false)? else {
                 return Ok(());
             };
             return self.make_opaque(&name, &stack);
@@ -573,7 +589,7 @@ impl Unpacker<'_> {
                 return Ok(());
             }
             let hidden = OsStr::from_bytes(&last.as_bytes()[WHITEOUT_PREFIX.len()..]);
-            let Some(mut stack) = self.resolve_dir(&name, parent, false)? else {
+            let Some(mut stack) = self.resolve_dir(&name, parent, false, false)? else {
                 return Ok(());
             };
             stack.push(hidden.to_os_string());
@@ -588,7 +604,7 @@ impl Unpacker<'_> {
         }
 
         let (uid, gid) = self.owner(entry, &name)?;
-        let Some(mut stack) = self.resolve_dir(&name, parent, true)? else {
+        let Some(mut stack) = self.resolve_dir(&name, parent, true, false)? else {
             return Ok(());
         };
         stack.push(last.to_os_string());
@@ -719,7 +735,7 @@ impl Unpacker<'_> {
         let Some((&last, parent)) = comps.split_last() else {
             return Err(problem("is the root directory"));
         };
-        let stack = match self.resolve_dir(name, parent, false) {
+        let stack = match self.resolve_dir(name, parent, false, true) {
             Ok(Some(stack)) => stack,
             Ok(None) => return Err(problem("does not exist")),
             Err(UnpackError::SymlinkEscape { .. }) => return Err(outside()),
@@ -1122,54 +1138,87 @@ mod tests {
     }
 
     #[test]
-    fn refuses_writing_through_a_symlink_to_an_absolute_path() {
+    fn absolute_symlinks_resolve_inside_the_root() {
         let s = Scratch::new();
         let outside = s.outside.to_str().unwrap().to_owned();
         let layer = Layer::new()
             .symlink("a", &outside)
-            .file("a/secret", b"evil")
+            .file("a/secret", b"inside")
             .bytes();
-        match s.unpack(&layer) {
-            Err(UnpackError::SymlinkEscape {
-                entry,
-                symlink,
-                target,
-            }) => {
-                assert_eq!(entry, "a/secret");
-                assert_eq!(symlink, "a");
-                assert_eq!(target, outside);
-            }
-            other => panic!("expected a refusal, got {other:?}"),
-        }
+        s.unpack(&layer).unwrap();
+        let rel = outside.trim_start_matches('/');
+        assert_eq!(
+            fs::read(s.root.join(rel).join("secret")).unwrap(),
+            b"inside"
+        );
         s.assert_outside_untouched();
 
-        // The classic: a -> /etc, then a/passwd.
+        // The classic: b -> /etc, then b/passwd lands in <root>/etc/passwd.
         let before = fs::read("/etc/passwd").ok();
         let layer = Layer::new()
             .symlink("b", "/etc")
             .file("b/passwd", b"root::0:0::/:/bin/sh\n")
             .bytes();
-        let err = s.unpack(&layer).unwrap_err();
-        assert!(
-            matches!(&err, UnpackError::SymlinkEscape { entry, .. } if entry == "b/passwd"),
-            "{err:?}"
+        s.unpack(&layer).unwrap();
+        assert_eq!(
+            fs::read(s.root.join("etc/passwd")).unwrap(),
+            b"root::0:0::/:/bin/sh\n"
         );
-        assert!(err.to_string().contains("b/passwd"));
+        assert!(fs::symlink_metadata(s.root.join("etc")).unwrap().is_dir());
         assert_eq!(fs::read("/etc/passwd").ok(), before);
+        s.assert_outside_untouched();
     }
 
     #[test]
-    fn refuses_symlinks_that_climb_out() {
+    fn debian_var_run_lands_in_root_run() {
+        let s = Scratch::new();
+        let lower = Layer::new()
+            .dir("run")
+            .dir("run/lock")
+            .dir("var")
+            .symlink("var/run", "/run")
+            .symlink("var/lock", "/run/lock")
+            .bytes();
+        s.unpack(&lower).unwrap();
+        let upper = Layer::new()
+            .file("var/run/x", b"pid")
+            .file("var/lock/y", b"lock")
+            .dir("var/run/sub")
+            .file("var/run/sub/.wh.nothing", b"")
+            .bytes();
+        s.unpack(&upper).unwrap();
+        assert_eq!(fs::read(s.root.join("run/x")).unwrap(), b"pid");
+        assert_eq!(fs::read(s.root.join("run/lock/y")).unwrap(), b"lock");
+        assert!(fs::symlink_metadata(s.root.join("run/sub"))
+            .unwrap()
+            .is_dir());
+        assert!(fs::symlink_metadata(s.root.join("var/run"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        // Without a lower `run`, it is created inside the root.
+        let s = Scratch::new();
+        let layer = Layer::new()
+            .symlink("var/run", "/run")
+            .file("var/run/x", b"1")
+            .bytes();
+        s.unpack(&layer).unwrap();
+        assert_eq!(fs::read(s.root.join("run/x")).unwrap(), b"1");
+        s.assert_outside_untouched();
+    }
+
+    #[test]
+    fn symlinks_that_climb_out_stop_at_the_root() {
         let cases: Vec<(Layer, &str)> = vec![
             (
                 Layer::new().symlink("a", "../../..").file("a/x", b"evil"),
-                "a/x",
+                "x",
             ),
             (
                 Layer::new()
                     .symlink("a", "../outside")
                     .file("a/secret", b"evil"),
-                "a/secret",
+                "outside/secret",
             ),
             // A chain: b -> c -> d/.. -> ../outside.
             (
@@ -1179,7 +1228,7 @@ mod tests {
                     .symlink("e", "../outside")
                     .symlink("b", "c")
                     .file("b/secret", b"evil"),
-                "b/secret",
+                "outside/secret",
             ),
             // Deep inside, climbing out step by step.
             (
@@ -1187,44 +1236,50 @@ mod tests {
                     .dir("x/y")
                     .symlink("x/y/up", "../../..")
                     .file("x/y/up/outside/secret", b"evil"),
-                "x/y/up/outside/secret",
+                "outside/secret",
             ),
-            // A whiteout through an escaping symlink deletes nothing.
+            // Absolute, then climbing.
             (
                 Layer::new()
-                    .symlink("w", "../outside")
-                    .file("w/.wh.secret", b""),
-                "w/.wh.secret",
-            ),
-            // A directory entry through one.
-            (
-                Layer::new().symlink("v", "..").dir("v/outside/new"),
-                "v/outside/new",
+                    .symlink("abs", "/../../outside")
+                    .file("abs/secret", b"evil"),
+                "outside/secret",
             ),
         ];
-        for (layer, name) in cases {
+        for (layer, landed) in cases {
             let s = Scratch::new();
-            match s.unpack(&layer.bytes()) {
-                Err(UnpackError::SymlinkEscape { entry, .. }) => assert_eq!(entry, name),
-                other => panic!("{name}: expected a refusal, got {other:?}"),
-            }
+            s.unpack(&layer.bytes()).unwrap();
+            assert_eq!(fs::read(s.root.join(landed)).unwrap(), b"evil", "{landed}");
             s.assert_outside_untouched();
         }
+
+        // A whiteout through such a symlink deletes nothing outside.
+        let s = Scratch::new();
+        s.unpack(
+            &Layer::new()
+                .symlink("w", "../outside")
+                .file("w/.wh.secret", b"")
+                .bytes(),
+        )
+        .unwrap();
+        s.assert_outside_untouched();
+
+        // A directory entry through one.
+        let s = Scratch::new();
+        s.unpack(&Layer::new().symlink("v", "..").dir("v/outside/new").bytes())
+            .unwrap();
+        assert!(s.root.join("outside/new").is_dir());
+        s.assert_outside_untouched();
     }
 
     #[test]
-    fn refuses_writing_through_a_symlink_from_a_lower_layer() {
+    fn a_symlink_from_a_lower_layer_resolves_inside_the_root() {
         let s = Scratch::new();
         s.unpack(&Layer::new().symlink("etc", "../outside").bytes())
             .unwrap();
-        let err = s
-            .unpack(&Layer::new().file("etc/secret", b"evil").bytes())
-            .unwrap_err();
-        assert!(
-            matches!(&err, UnpackError::SymlinkEscape { entry, symlink, .. }
-            if entry == "etc/secret" && symlink == "etc"),
-            "{err:?}"
-        );
+        s.unpack(&Layer::new().file("etc/secret", b"evil").bytes())
+            .unwrap();
+        assert_eq!(fs::read(s.root.join("outside/secret")).unwrap(), b"evil");
         s.assert_outside_untouched();
     }
 
@@ -1238,6 +1293,36 @@ mod tests {
             .bytes();
         assert!(
             matches!(s.unpack(&layer), Err(UnpackError::SymlinkLoop { entry }) if entry == "a/x")
+        );
+        // Through absolute targets and the root's `..` too.
+        let s = Scratch::new();
+        let layer = Layer::new()
+            .symlink("p", "/../q")
+            .symlink("q", "/p")
+            .file("p/x", b"")
+            .bytes();
+        let err = s.unpack(&layer).unwrap_err();
+        assert!(
+            matches!(&err, UnpackError::SymlinkLoop { entry } if entry == "p/x"),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("too many levels of symlinks"));
+        assert!(err.to_string().contains("p/x"));
+        s.assert_outside_untouched();
+    }
+
+    #[test]
+    fn hard_links_through_an_absolute_symlink_are_refused() {
+        let s = Scratch::new();
+        let layer = Layer::new()
+            .file("etc/passwd", b"x")
+            .symlink("e", "/etc")
+            .hardlink("l", "e/passwd")
+            .bytes();
+        let err = s.unpack(&layer).unwrap_err();
+        assert!(
+            matches!(&err, UnpackError::HardLinkOutside { entry, .. } if entry == "l"),
+            "{err:?}"
         );
         s.assert_outside_untouched();
     }
