@@ -68,8 +68,10 @@ mod export;
 mod image;
 mod layer;
 mod registry;
+mod snapshot;
 mod store;
 mod store_io;
+mod syscall;
 mod tar;
 mod unpack;
 
@@ -81,6 +83,7 @@ pub use crate::{
         ANNOTATION_BASE_DIGEST, ANNOTATION_BASE_NAME, ANNOTATION_CREATED,
     },
     layer::{Layer, LayerBuilder, LayerError},
+    snapshot::{LowerDir, MountedRootfs, Snapshot, SnapshotError, Snapshotter},
     store::{Blob, BlobReader, BlobWriter, GcOptions, GcReport, Store, StoreError},
     unpack::{unpack, UnpackError, UnpackReport},
 };

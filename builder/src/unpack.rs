@@ -285,10 +285,40 @@ impl Host for SystemHost {
     }
 }
 
+/// How whiteouts and opaque markers are applied.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Whiteouts {
+    /// Delete what they hide from the directory (one merged tree).
+    Apply,
+    /// Keep them as overlayfs marks (0/0 character devices, `trusted.overlay.opaque`),
+    /// for a directory that becomes one lower layer of an overlay mount.
+    Overlay,
+}
+
+/// Applies a layer to an empty directory that becomes one overlay lower directory: OCI
+/// whiteouts become overlayfs whiteouts (0/0 character devices) and opaque markers the
+/// `trusted.overlay.opaque` xattr, so the layers below keep their content and the
+/// overlay mount hides it. Needs root (whiteouts are device nodes).
+pub(crate) fn unpack_overlay_lower(
+    layer: impl Read,
+    root: &Path,
+) -> Result<UnpackReport, UnpackError> {
+    unpack_inner(&SystemHost, layer, root, Whiteouts::Overlay)
+}
+
 pub(crate) fn unpack_with(
     host: &dyn Host,
     layer: impl Read,
     root: &Path,
+) -> Result<UnpackReport, UnpackError> {
+    unpack_inner(host, layer, root, Whiteouts::Apply)
+}
+
+fn unpack_inner(
+    host: &dyn Host,
+    layer: impl Read,
+    root: &Path,
+    whiteouts: Whiteouts,
 ) -> Result<UnpackReport, UnpackError> {
     let (decoder, detected) = Decoder::new(layer).map_err(|source| UnpackError::Read { source })?;
     let compression = match detected {
@@ -307,6 +337,7 @@ pub(crate) fn unpack_with(
         host,
         is_root: host.is_root(),
         root,
+        whiteouts,
         touched: HashSet::new(),
         dirs: BTreeMap::new(),
         warnings: Vec::new(),
@@ -350,6 +381,7 @@ struct Unpacker<'a> {
     host: &'a dyn Host,
     is_root: bool,
     root: &'a Path,
+    whiteouts: Whiteouts,
     /// Paths (relative to the root, resolved) created or replaced by this layer: a
     /// whiteout or opaque marker only hides what lower layers put there.
     touched: HashSet<PathBuf>,
@@ -581,6 +613,16 @@ impl Unpacker<'_> {
             let Some(stack) = self.resolve_dir(&name, parent, true, false)? else {
                 return Ok(());
             };
+            if self.whiteouts == Whiteouts::Overlay {
+                let path = self.abs(&stack);
+                return rustix::fs::lsetxattr(
+                    &path,
+                    "trusted.overlay.opaque",
+                    b"y",
+                    XattrFlags::empty(),
+                )
+                .map_err(|e| self.io(&name, "mark opaque", &path)(e.into()));
+            }
             return self.make_opaque(&name, &stack);
         }
         if let Some(hidden) = last_str.strip_prefix(WHITEOUT_PREFIX) {
@@ -589,7 +631,9 @@ impl Unpacker<'_> {
                 return Ok(());
             }
             let hidden = OsStr::from_bytes(&last.as_bytes()[WHITEOUT_PREFIX.len()..]);
-            let Some(mut stack) = self.resolve_dir(&name, parent, false, false)? else {
+            // An overlay lower starts empty: the whiteout's directory may be new here.
+            let create = self.whiteouts == Whiteouts::Overlay;
+            let Some(mut stack) = self.resolve_dir(&name, parent, create, false)? else {
                 return Ok(());
             };
             stack.push(hidden.to_os_string());
@@ -600,6 +644,12 @@ impl Unpacker<'_> {
             }
             let path = self.abs(&stack);
             self.clear(&name, &path, false)?;
+            if self.whiteouts == Whiteouts::Overlay {
+                return self
+                    .host
+                    .mknod(&path, FileType::CharacterDevice, 0, 0, 0)
+                    .map_err(self.io(&name, "create whiteout", &path));
+            }
             return Ok(());
         }
 
