@@ -66,7 +66,7 @@ pub use crate::{
     },
     target::{
         cargo_target_env, cc_env, ElfClass, ElfIdentity, Endianness, Target, TemplateVariable,
-        UnsupportedTarget, TEMPLATE_VARIABLES,
+        UnsupportedTarget, BINFMT_PATTERN_LEN, TEMPLATE_VARIABLES,
     },
     template::TemplateError,
     toolchain::{

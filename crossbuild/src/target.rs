@@ -78,6 +78,54 @@ pub struct ElfIdentity {
     pub endianness: Endianness,
 }
 
+/// Length of the ELF header prefix that binfmt_misc handlers for QEMU match: the
+/// `e_ident` bytes, `e_type` and `e_machine`.
+pub const BINFMT_PATTERN_LEN: usize = 20;
+
+impl ElfIdentity {
+    fn half(self, value: u16) -> [u8; 2] {
+        match self.endianness {
+            Endianness::Little => value.to_le_bytes(),
+            Endianness::Big => value.to_be_bytes(),
+        }
+    }
+
+    /// The first 20 bytes of an executable with this identity, as QEMU's
+    /// `qemu-binfmt-conf.sh` registers them for binfmt_misc: `\x7fELF`, class, data,
+    /// version 1, zero padding, `e_type` `ET_EXEC` (2) and `e_machine`.
+    pub fn binfmt_magic(self) -> [u8; BINFMT_PATTERN_LEN] {
+        let mut magic = [0u8; BINFMT_PATTERN_LEN];
+        magic[..4].copy_from_slice(b"\x7fELF");
+        magic[4] = self.class.ident_byte();
+        magic[5] = self.endianness.ident_byte();
+        magic[6] = 1;
+        magic[16..18].copy_from_slice(&self.half(2));
+        magic[18..20].copy_from_slice(&self.half(self.machine));
+        magic
+    }
+
+    /// The binfmt_misc mask for [`ElfIdentity::binfmt_magic`]: the OS ABI byte
+    /// (`EI_OSABI`) is ignored, and `e_type`'s lowest bit, so that position-independent
+    /// executables (`ET_DYN`, 3) match too.
+    pub fn binfmt_mask(self) -> [u8; BINFMT_PATTERN_LEN] {
+        let mut mask = [0xffu8; BINFMT_PATTERN_LEN];
+        mask[7] = 0;
+        mask[16..18].copy_from_slice(&match self.endianness {
+            Endianness::Little => [0xfe, 0xff],
+            Endianness::Big => [0xff, 0xfe],
+        });
+        mask
+    }
+
+    /// The first 20 bytes of a binary with this identity whose `e_type` is `e_type` (2
+    /// for a static executable, 3 for a PIE): what a binfmt handler must match.
+    pub fn header_prefix(self, e_type: u16) -> [u8; BINFMT_PATTERN_LEN] {
+        let mut header = self.binfmt_magic();
+        header[16..18].copy_from_slice(&self.half(e_type));
+        header
+    }
+}
+
 /// One supported platform. Fields that a platform lacks are `None`.
 struct Row {
     /// OCI architecture (the OS is always `linux`).
@@ -1214,5 +1262,70 @@ pub(crate) mod tests {
             t.render("{gnu_triple"),
             Err(TemplateError::Unterminated { .. })
         ));
+    }
+}
+
+#[cfg(test)]
+mod binfmt_tests {
+    use crate::Platform;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The patterns Debian's qemu-user-static registers (`/usr/share/binfmts/qemu-*`,
+    /// as shown in `/proc/sys/fs/binfmt_misc/qemu-*`) and QEMU's s390x entry.
+    #[test]
+    fn binfmt_patterns_match_what_qemu_registers() {
+        let cases = [
+            (
+                "linux/arm64",
+                "7f454c460201010000000000000000000200b700",
+                "ffffffffffffff00fffffffffffffffffeffffff",
+            ),
+            (
+                "linux/arm/v7",
+                "7f454c4601010100000000000000000002002800",
+                "ffffffffffffff00fffffffffffffffffeffffff",
+            ),
+            (
+                "linux/s390x",
+                "7f454c4602020100000000000000000000020016",
+                "ffffffffffffff00fffffffffffffffffffeffff",
+            ),
+        ];
+        for (platform, magic, mask) in cases {
+            let elf = Platform::parse(platform)
+                .expect("platform")
+                .target()
+                .expect("target")
+                .elf();
+            assert_eq!(hex(&elf.binfmt_magic()), magic, "{platform} magic");
+            assert_eq!(hex(&elf.binfmt_mask()), mask, "{platform} mask");
+        }
+    }
+
+    #[test]
+    fn static_and_pie_headers_match_the_pattern() {
+        let elf = Platform::parse("linux/arm64")
+            .expect("platform")
+            .target()
+            .expect("target")
+            .elf();
+        let (magic, mask) = (elf.binfmt_magic(), elf.binfmt_mask());
+        for e_type in [2, 3] {
+            let header = elf.header_prefix(e_type);
+            assert!(header
+                .iter()
+                .zip(mask)
+                .zip(magic)
+                .all(|((h, m), g)| h & m == g & m));
+        }
+        let relocatable = elf.header_prefix(1);
+        assert!(!relocatable
+            .iter()
+            .zip(mask)
+            .zip(magic)
+            .all(|((h, m), g)| h & m == g & m));
     }
 }
