@@ -64,6 +64,7 @@
 
 mod compress;
 mod digest;
+mod emulation;
 mod export;
 mod image;
 mod layer;
@@ -77,6 +78,9 @@ mod unpack;
 
 pub use crate::{
     compress::Compression,
+    emulation::{
+        registration, BinfmtHandler, BinfmtMisc, Emulation, EmulationError, BINFMT_MISC_DIR,
+    },
     export::{export_local, export_oci_dir, export_oci_tar, ExportError, ExportReport},
     image::{
         Image, ImageBuilder, ImageConfig, ImageError, Index, IndexBuilder, MediaTypes,
