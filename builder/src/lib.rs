@@ -69,6 +69,7 @@ mod export;
 mod image;
 mod layer;
 mod registry;
+mod runtime;
 mod snapshot;
 mod store;
 mod store_io;
@@ -87,6 +88,10 @@ pub use crate::{
         ANNOTATION_BASE_DIGEST, ANNOTATION_BASE_NAME, ANNOTATION_CREATED,
     },
     layer::{Layer, LayerBuilder, LayerError},
+    runtime::{
+        Executor, InvalidSpec, NetworkMode, NoRuntime, OutputSink, RunError, RunMount, RunStep,
+        RuntimeBinary, Stream, UserError, RUNTIME_ENV,
+    },
     snapshot::{LowerDir, MountedRootfs, Snapshot, SnapshotError, Snapshotter},
     store::{Blob, BlobReader, BlobWriter, GcOptions, GcReport, Store, StoreError},
     unpack::{unpack, UnpackError, UnpackReport},

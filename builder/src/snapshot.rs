@@ -144,7 +144,7 @@ pub struct Snapshotter {
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 /// A name unique to this process and call.
-fn unique_name(prefix: &str) -> String {
+pub(crate) fn unique_name(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
