@@ -415,10 +415,74 @@ impl MountedRootfs<'_> {
     /// Unmounts, reporting failure. If a normal unmount fails (something still uses the
     /// file system), the mount is detached lazily so it never outlives the build, and the
     /// first error is returned.
+    ///
+    /// Then directories that overlayfs copied up without a change (a mount point was
+    /// created in them and removed again) are dropped from the upper directory, so they
+    /// do not become layer entries.
     pub fn unmount(mut self) -> Result<(), SnapshotError> {
         self.mounted = false;
-        unmount(self.snapshot.syscall.as_ref(), &self.target)
+        unmount(self.snapshot.syscall.as_ref(), &self.target)?;
+        let lowers: Vec<PathBuf> = self.snapshot.lowers.iter().rev().cloned().collect();
+        prune_copied_up(&self.snapshot.upper, Path::new(""), &lowers)
+            .map_err(io_err("tidy", &self.snapshot.upper))?;
+        Ok(())
     }
+}
+
+/// Whether `path` (a directory of the upper dir) was copied up from a lower one: overlayfs
+/// records the origin on copy-up, and marks new directories over deleted ones opaque.
+fn copied_up_unchanged(path: &Path, rel: &Path, lowers_top_first: &[PathBuf]) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let has = |name: &str| rustix::fs::lgetxattr(path, name, &mut []).is_ok();
+    if !has("trusted.overlay.origin") || has("trusted.overlay.opaque") {
+        return false;
+    }
+    let Ok(upper) = fs::symlink_metadata(path) else {
+        return false;
+    };
+    let Some(lower) = lowers_top_first
+        .iter()
+        .find_map(|l| fs::symlink_metadata(l.join(rel)).ok())
+    else {
+        return false;
+    };
+    lower.is_dir()
+        && (
+            lower.mode(),
+            lower.uid(),
+            lower.gid(),
+            lower.mtime(),
+            lower.mtime_nsec(),
+        ) == (
+            upper.mode(),
+            upper.uid(),
+            upper.gid(),
+            upper.mtime(),
+            upper.mtime_nsec(),
+        )
+}
+
+/// Removes, deepest first, empty upper directories that [`copied_up_unchanged`] says
+/// add nothing.
+fn prune_copied_up(upper: &Path, rel: &Path, lowers_top_first: &[PathBuf]) -> io::Result<()> {
+    let dir = upper.join(rel);
+    let mut children = Vec::new();
+    for entry in fs::read_dir(&dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            children.push(rel.join(entry.file_name()));
+        }
+    }
+    for child in children {
+        prune_copied_up(upper, &child, lowers_top_first)?;
+    }
+    if rel.as_os_str().is_empty() || fs::read_dir(&dir)?.next().is_some() {
+        return Ok(());
+    }
+    if copied_up_unchanged(&dir, rel, lowers_top_first) {
+        fs::remove_dir(&dir)?;
+    }
+    Ok(())
 }
 
 fn unmount(syscall: &dyn Syscall, target: &Path) -> Result<(), SnapshotError> {

@@ -622,11 +622,33 @@ fn host_nofile() -> u64 {
         .unwrap_or(u64::MAX)
 }
 
+/// A mount point the runtime will create, and the times of the directory it goes in
+/// (creating an entry changes them; they are put back so that directory, copied up by
+/// overlayfs, carries no change).
+#[derive(Debug)]
+struct Stub {
+    path: PathBuf,
+    parent_times: Option<(PathBuf, rustix::fs::Timestamps)>,
+}
+
+fn times_of(path: &Path) -> Option<rustix::fs::Timestamps> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::symlink_metadata(path).ok()?;
+    let ts = |sec, nsec| rustix::fs::Timespec {
+        tv_sec: sec,
+        tv_nsec: nsec,
+    };
+    Some(rustix::fs::Timestamps {
+        last_access: ts(meta.atime(), meta.atime_nsec()),
+        last_modification: ts(meta.mtime(), meta.mtime_nsec()),
+    })
+}
+
 /// For each mount of `spec`, the first path on the way to its target that does not
 /// exist in `rootfs` (the runtime will create it). Targets reached through a symlink
 /// are skipped: removing through one could reach outside the root file system.
-fn missing_mount_points(rootfs: &Path, spec: &oci_spec::runtime::Spec) -> Vec<PathBuf> {
-    let mut stubs = Vec::new();
+fn missing_mount_points(rootfs: &Path, spec: &oci_spec::runtime::Spec) -> Vec<Stub> {
+    let mut stubs: Vec<Stub> = Vec::new();
     for m in spec.mounts().iter().flatten() {
         let mut path = rootfs.to_path_buf();
         for comp in m.destination().components() {
@@ -638,8 +660,12 @@ fn missing_mount_points(rootfs: &Path, spec: &oci_spec::runtime::Spec) -> Vec<Pa
                 Ok(meta) if meta.file_type().is_symlink() => break,
                 Ok(_) => continue,
                 Err(_) => {
-                    if !stubs.contains(&path) {
-                        stubs.push(path.clone());
+                    if !stubs.iter().any(|s| s.path == path) {
+                        let parent = path.parent().map(Path::to_owned);
+                        stubs.push(Stub {
+                            parent_times: parent.and_then(|p| times_of(&p).map(|t| (p, t))),
+                            path: path.clone(),
+                        });
                     }
                     break;
                 }
@@ -676,7 +702,7 @@ struct Prepared<'a> {
     /// Host mounts made for the step, in order.
     mounts: Vec<PathBuf>,
     /// Mount points in the root file system that the runtime creates.
-    stubs: Vec<PathBuf>,
+    stubs: Vec<Stub>,
 }
 
 impl Prepared<'_> {
@@ -688,15 +714,25 @@ impl Prepared<'_> {
     fn undo(&mut self) -> Result<(), RunError> {
         let mut first_error = None;
         for stub in self.stubs.drain(..).rev() {
-            if only_stubs(&stub) {
-                let removed = if stub.is_dir() {
-                    fs::remove_dir_all(&stub)
-                } else {
-                    fs::remove_file(&stub)
-                };
-                if let Err(e) = removed {
-                    first_error.get_or_insert(io_err("remove mount point", &stub)(e));
-                }
+            if !only_stubs(&stub.path) {
+                continue;
+            }
+            let removed = if stub.path.is_dir() {
+                fs::remove_dir_all(&stub.path)
+            } else {
+                fs::remove_file(&stub.path)
+            };
+            if let Err(e) = removed {
+                first_error.get_or_insert(io_err("remove mount point", &stub.path)(e));
+                continue;
+            }
+            if let Some((parent, times)) = &stub.parent_times {
+                let _ = rustix::fs::utimensat(
+                    rustix::fs::CWD,
+                    parent,
+                    times,
+                    rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+                );
             }
         }
         for target in self.mounts.drain(..).rev() {
