@@ -433,7 +433,10 @@ impl MountedRootfs<'_> {
 /// records the origin on copy-up, and marks new directories over deleted ones opaque.
 fn copied_up_unchanged(path: &Path, rel: &Path, lowers_top_first: &[PathBuf]) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let has = |name: &str| rustix::fs::lgetxattr(path, name, &mut []).is_ok();
+    let has = |name: &str| {
+        let mut none: [u8; 0] = [];
+        rustix::fs::lgetxattr(path, name, &mut none[..]).is_ok()
+    };
     if !has("trusted.overlay.origin") || has("trusted.overlay.opaque") {
         return false;
     }
