@@ -22,7 +22,7 @@ pub enum EmulationError {
     )]
     NotMounted {
         /// The platform asked for.
-        platform: Platform,
+        platform: Box<Platform>,
         /// The handler it needs, e.g. `qemu-aarch64`.
         handler: &'static str,
         /// The mount point looked at.
@@ -36,7 +36,7 @@ pub enum EmulationError {
     )]
     Disabled {
         /// The platform asked for.
-        platform: Platform,
+        platform: Box<Platform>,
         /// The mount point.
         dir: PathBuf,
     },
@@ -47,7 +47,7 @@ pub enum EmulationError {
     )]
     NoHandler {
         /// The platform asked for.
-        platform: Platform,
+        platform: Box<Platform>,
         /// The handler it needs.
         handler: &'static str,
     },
@@ -58,7 +58,7 @@ pub enum EmulationError {
     )]
     HandlerDisabled {
         /// The platform asked for.
-        platform: Platform,
+        platform: Box<Platform>,
         /// The handler's name.
         name: String,
     },
@@ -71,7 +71,7 @@ pub enum EmulationError {
     )]
     NoFixBinary {
         /// The platform asked for.
-        platform: Platform,
+        platform: Box<Platform>,
         /// The handler's name.
         name: String,
         /// Its flags.
@@ -185,7 +185,7 @@ impl BinfmtHandler {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
@@ -294,32 +294,32 @@ impl BinfmtMisc {
         let handler = target.qemu_binary();
         if !self.is_mounted() {
             return Err(EmulationError::NotMounted {
-                platform: platform.clone(),
+                platform: Box::new(platform.clone()),
                 handler,
                 dir: self.dir.clone(),
             });
         }
         if !self.enabled() {
             return Err(EmulationError::Disabled {
-                platform: platform.clone(),
+                platform: Box::new(platform.clone()),
                 dir: self.dir.clone(),
             });
         }
         let Some(best) = self.handlers_for(target.elf())?.into_iter().next() else {
             return Err(EmulationError::NoHandler {
-                platform: platform.clone(),
+                platform: Box::new(platform.clone()),
                 handler,
             });
         };
         if !best.enabled {
             return Err(EmulationError::HandlerDisabled {
-                platform: platform.clone(),
+                platform: Box::new(platform.clone()),
                 name: best.name,
             });
         }
         if !best.fixes_binary() {
             return Err(EmulationError::NoFixBinary {
-                platform: platform.clone(),
+                platform: Box::new(platform.clone()),
                 name: best.name,
                 flags: best.flags,
                 handler,

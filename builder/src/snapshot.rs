@@ -40,7 +40,7 @@ pub enum SnapshotError {
         /// The layer blob.
         digest: Digest,
         /// What went wrong.
-        source: UnpackError,
+        source: Box<UnpackError>,
     },
     /// The layer's content does not hash to the diff_id it was asked for under.
     #[error("layer {digest} unpacks to diff_id {actual}, but the image says {expected}")]
@@ -50,7 +50,7 @@ pub enum SnapshotError {
         /// The diff_id the caller gave (from the image config).
         expected: Digest,
         /// What the content hashes to.
-        actual: Digest,
+        actual: Box<Digest>,
     },
     /// The overlay mount failed.
     #[error(
@@ -208,14 +208,14 @@ impl Snapshotter {
             let report = unpack_overlay_lower(store.open(digest)?, &tmp).map_err(|source| {
                 SnapshotError::Unpack {
                     digest: digest.clone(),
-                    source,
+                    source: Box::new(source),
                 }
             })?;
             if report.diff_id != *diff_id {
                 return Err(SnapshotError::DiffIdMismatch {
                     digest: digest.clone(),
                     expected: diff_id.clone(),
-                    actual: report.diff_id,
+                    actual: Box::new(report.diff_id),
                 });
             }
             publish(&tmp, &final_path)

@@ -134,7 +134,7 @@ fn a_run_produces_an_upper_dir_that_becomes_a_layer_with_a_whiteout() {
     }
     let h = Harness::native();
     let step = h.step("mkdir -p /out && echo built > /out/result && rm /etc/motd");
-    let (_, result, snapshot) = run_in(&h, &[h.base.clone()], &step);
+    let (_, result, snapshot) = run_in(&h, std::slice::from_ref(&h.base), &step);
     result.expect("the step succeeds");
 
     let layer = LayerBuilder::overlay_upper(snapshot.upper())
@@ -172,7 +172,11 @@ fn committed_upper_dirs_stack_without_unpacking() {
         return;
     }
     let h = Harness::native();
-    let (_, result, snapshot) = run_in(&h, &[h.base.clone()], &h.step("echo one > /one"));
+    let (_, result, snapshot) = run_in(
+        &h,
+        std::slice::from_ref(&h.base),
+        &h.step("echo one > /one"),
+    );
     result.expect("first");
     let layer = LayerBuilder::overlay_upper(snapshot.upper())
         .write(&h.store)
@@ -193,7 +197,7 @@ fn env_cwd_and_user_are_honoured() {
     step.env = vec![("GREETING".into(), "hello world".into())];
     step.cwd = "/work/dir".into();
     step.user = Some("builder".into());
-    let (out, result, _) = run_in(&h, &[h.base.clone()], &step);
+    let (out, result, _) = run_in(&h, std::slice::from_ref(&h.base), &step);
     result.expect("step");
     assert_eq!(
         out,
@@ -202,13 +206,13 @@ fn env_cwd_and_user_are_honoured() {
 
     let mut step = h.step("id -u; id -g");
     step.user = Some("4242:50".into());
-    let (out, result, _) = run_in(&h, &[h.base.clone()], &step);
+    let (out, result, _) = run_in(&h, std::slice::from_ref(&h.base), &step);
     result.expect("numeric user");
     assert_eq!(out, "4242\n50\n");
 
     let mut step = h.step("true");
     step.user = Some("nobody-here".into());
-    let (_, result, _) = run_in(&h, &[h.base.clone()], &step);
+    let (_, result, _) = run_in(&h, std::slice::from_ref(&h.base), &step);
     let err = result.expect_err("unknown user");
     assert!(matches!(err, RunError::User { .. }), "{err}");
 }
@@ -220,7 +224,7 @@ fn a_failing_run_reports_its_command_exit_code_and_output() {
     }
     let h = Harness::native();
     let script = "echo compiling; echo 'error: it broke' >&2; exit 3";
-    let (out, result, _) = run_in(&h, &[h.base.clone()], &h.step(script));
+    let (out, result, _) = run_in(&h, std::slice::from_ref(&h.base), &h.step(script));
     assert_eq!(out, "compiling\n", "streamed to the sink");
     match result.expect_err("exit 3") {
         RunError::Failed {
@@ -235,7 +239,7 @@ fn a_failing_run_reports_its_command_exit_code_and_output() {
         }
         other => panic!("expected Failed, got {other}"),
     }
-    let (_, result, _) = run_in(&h, &[h.base.clone()], &h.step(script));
+    let (_, result, _) = run_in(&h, std::slice::from_ref(&h.base), &h.step(script));
     let message = result.expect_err("fails").to_string();
     assert!(
         message.contains("exit code 3") && message.contains("error: it broke"),
@@ -252,13 +256,13 @@ fn network_none_has_only_loopback() {
     let list = "sed -n '3,$p' /proc/net/dev | sed 's/:.*//' | tr -d ' '";
     let mut step = h.step(list);
     step.network = NetworkMode::None;
-    let (out, result, _) = run_in(&h, &[h.base.clone()], &step);
+    let (out, result, _) = run_in(&h, std::slice::from_ref(&h.base), &step);
     result.expect("none");
     assert_eq!(out, "lo\n");
 
     let host = fs::read_to_string("/proc/net/dev").expect("host interfaces");
     let host_count = host.lines().count() - 2;
-    let (out, result, _) = run_in(&h, &[h.base.clone()], &h.step(list));
+    let (out, result, _) = run_in(&h, std::slice::from_ref(&h.base), &h.step(list));
     result.expect("host");
     assert_eq!(
         out.lines().count(),
@@ -285,7 +289,7 @@ fn a_secret_is_readable_during_the_run_and_absent_from_the_upper_dir() {
         uid: 0,
         gid: 0,
     }];
-    let (out, result, snapshot) = run_in(&h, &[h.base.clone()], &step);
+    let (out, result, snapshot) = run_in(&h, std::slice::from_ref(&h.base), &step);
     result.expect("step");
     assert!(out.starts_with("s3cret-value\n"), "{out}");
     let files = all_files(snapshot.upper());
@@ -306,7 +310,7 @@ fn a_secret_is_readable_during_the_run_and_absent_from_the_upper_dir() {
         uid: 0,
         gid: 0,
     }];
-    let (_, result, snapshot) = run_in(&h, &[h.base.clone()], &step);
+    let (_, result, snapshot) = run_in(&h, std::slice::from_ref(&h.base), &step);
     assert!(matches!(result, Err(RunError::MissingSecret { .. })));
     assert!(!snapshot.upper().join("ran").exists());
 }
@@ -327,7 +331,7 @@ fn a_cache_mount_persists_between_runs_and_stays_out_of_the_layer() {
     };
     let mut step = h.step("echo run >> /root/.cache/demo/log; wc -l < /root/.cache/demo/log");
     step.mounts = vec![cache];
-    let (out1, result, snapshot) = run_in(&h, &[h.base.clone()], &step);
+    let (out1, result, snapshot) = run_in(&h, std::slice::from_ref(&h.base), &step);
     result.expect("first");
     assert_eq!(out1.trim(), "1");
     assert!(
@@ -336,7 +340,7 @@ fn a_cache_mount_persists_between_runs_and_stays_out_of_the_layer() {
             .any(|f| f.contains("demo")),
         "cache content in the upper dir"
     );
-    let (out2, result, _) = run_in(&h, &[h.base.clone()], &step);
+    let (out2, result, _) = run_in(&h, std::slice::from_ref(&h.base), &step);
     result.expect("second");
     assert_eq!(out2.trim(), "2");
     let log = h.executor.cache_dir("/root/.cache/demo").join("log");
@@ -368,7 +372,7 @@ fn bind_and_tmpfs_mounts_are_visible_and_writes_to_a_bind_are_thrown_away() {
             size: None,
         },
     ];
-    let (out, result, snapshot) = run_in(&h, &[h.base.clone()], &step);
+    let (out, result, snapshot) = run_in(&h, std::slice::from_ref(&h.base), &step);
     result.expect("step");
     assert_eq!(out, "from the context\nwrote\nt\n");
     assert!(
@@ -387,7 +391,7 @@ fn bind_and_tmpfs_mounts_are_visible_and_writes_to_a_bind_are_thrown_away() {
         target: "/src".into(),
         readonly: true,
     }];
-    let (_, result, _) = run_in(&h, &[h.base.clone()], &step);
+    let (_, result, _) = run_in(&h, std::slice::from_ref(&h.base), &step);
     assert!(
         matches!(result, Err(RunError::Failed { .. })),
         "read-only bind"
@@ -400,7 +404,7 @@ fn an_arm64_rootfs_runs_through_binfmt_and_qemu() {
         return;
     }
     let h = Harness::new("arm64", "linux/arm64");
-    let (out, result, _) = run_in(&h, &[h.base.clone()], &h.step("uname -m"));
+    let (out, result, _) = run_in(&h, std::slice::from_ref(&h.base), &h.step("uname -m"));
     if let Err(RunError::Emulation(e)) = &result {
         panic!("{e} (CI registers handlers in .ci/run with `crossdock setup`)");
     }

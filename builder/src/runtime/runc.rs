@@ -160,13 +160,10 @@ fn pump(stream: Stream, reader: impl Read, tx: mpsc::Sender<(Stream, Vec<u8>)>) 
     loop {
         let mut line = Vec::new();
         // Bounded read_until: a step printing without newlines cannot grow this.
-        let n = match (&mut reader)
+        let n = (&mut reader)
             .take(MAX_LINE as u64)
             .read_until(b'\n', &mut line)
-        {
-            Ok(n) => n,
-            Err(_) => 0,
-        };
+            .unwrap_or_default();
         if n == 0 || tx.send((stream, line)).is_err() {
             return;
         }

@@ -116,7 +116,7 @@ const RESERVED_TARGETS: [&str; 4] = ["/", "/proc", "/dev", "/sys"];
 
 pub(crate) fn validate_mounts(spec: &Spec) -> Result<(), InvalidSpec> {
     let mut seen = HashSet::new();
-    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+    for m in spec.mounts().iter().flatten() {
         let dest = m.destination();
         let shown = dest.display().to_string();
         if !is_clean_absolute(dest) {
@@ -137,7 +137,6 @@ pub(crate) fn validate_mounts(spec: &Spec) -> Result<(), InvalidSpec> {
                 return Err(InvalidSpec::BindSource(source.display().to_string(), shown));
             }
         }
-        let _ = i;
     }
     Ok(())
 }
