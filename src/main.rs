@@ -12,6 +12,8 @@ use frontend::diagnostic::{render, Severity};
 use frontend::eval::EvalOptions;
 use frontend::source::{SourceFile, Span};
 
+mod setup;
+
 /// Fast multi-platform container builds by cross-compiling instead of emulating.
 #[derive(Debug, Parser)]
 #[command(name = "crossdock", version, about, long_about = None)]
@@ -31,6 +33,9 @@ enum Command {
     /// Turn stages that compile under emulation into cross-compiling
     /// `--platform=$BUILDPLATFORM` stages (a minimal edit; Go for now).
     Rewrite(RewriteArgs),
+    /// Check (and, as root, install) what building needs: binfmt_misc and QEMU handlers
+    /// for foreign platforms, an OCI runtime (runc), overlayfs.
+    Setup(setup::SetupArgs),
     /// Print a Dockerfile's instructions exactly as BuildKit's parser reads them.
     Parse {
         /// Print JSON: {"instructions":[...]} (the only format).
@@ -108,6 +113,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => run_plan(args).map(|()| 0),
         Command::Lint(args) => lint(&args),
         Command::Rewrite(args) => rewrite(&args),
+        Command::Setup(args) => Ok(setup::run(&args)),
     };
     match result {
         Ok(code) => ExitCode::from(code),

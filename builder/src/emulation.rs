@@ -10,6 +10,9 @@ use crossbuild::{ElfIdentity, Platform, Target, UnsupportedTarget};
 /// Where binfmt_misc is mounted on every Linux system that has it.
 pub const BINFMT_MISC_DIR: &str = "/proc/sys/fs/binfmt_misc";
 
+/// Overrides [`BINFMT_MISC_DIR`] (for tests, or a binfmt_misc mounted elsewhere).
+pub const BINFMT_MISC_ENV: &str = "CROSSDOCK_BINFMT_MISC";
+
 /// Why a foreign platform cannot run here. Each message says what to do.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -227,8 +230,12 @@ pub struct BinfmtMisc {
 }
 
 impl Default for BinfmtMisc {
+    /// `$CROSSDOCK_BINFMT_MISC`, else [`BINFMT_MISC_DIR`].
     fn default() -> Self {
-        Self::at(BINFMT_MISC_DIR)
+        match std::env::var_os(BINFMT_MISC_ENV) {
+            Some(dir) if !dir.is_empty() => Self::at(dir),
+            _ => Self::at(BINFMT_MISC_DIR),
+        }
     }
 }
 
@@ -328,6 +335,24 @@ impl BinfmtMisc {
         Ok(Emulation::Qemu {
             handler: best.name,
             interpreter: best.interpreter,
+        })
+    }
+
+    /// Mounts binfmt_misc at its directory (needs root).
+    pub fn mount(&self) -> Result<(), EmulationError> {
+        rustix::mount::mount(
+            "binfmt_misc",
+            &self.dir,
+            "binfmt_misc",
+            rustix::mount::MountFlags::NOSUID
+                | rustix::mount::MountFlags::NODEV
+                | rustix::mount::MountFlags::NOEXEC,
+            None,
+        )
+        .map_err(|e| EmulationError::Io {
+            op: "mount binfmt_misc at",
+            path: self.dir.clone(),
+            source: e.into(),
         })
     }
 

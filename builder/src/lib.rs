@@ -81,6 +81,7 @@ pub use crate::{
     compress::Compression,
     emulation::{
         registration, BinfmtHandler, BinfmtMisc, Emulation, EmulationError, BINFMT_MISC_DIR,
+        BINFMT_MISC_ENV,
     },
     export::{export_local, export_oci_dir, export_oci_tar, ExportError, ExportReport},
     image::{
@@ -92,7 +93,7 @@ pub use crate::{
         Executor, InvalidSpec, NetworkMode, NoRuntime, OutputSink, RunError, RunMount, RunStep,
         RuntimeBinary, Stream, UserError, RUNTIME_ENV,
     },
-    snapshot::{LowerDir, MountedRootfs, Snapshot, SnapshotError, Snapshotter},
+    snapshot::{probe_overlay, LowerDir, MountedRootfs, Snapshot, SnapshotError, Snapshotter},
     store::{Blob, BlobReader, BlobWriter, GcOptions, GcReport, Store, StoreError},
     unpack::{unpack, UnpackError, UnpackReport},
 };

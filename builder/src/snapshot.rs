@@ -250,6 +250,60 @@ impl Snapshotter {
     }
 }
 
+/// Checks that overlayfs works here (the way snapshots use it) by mounting a small
+/// overlay under `scratch`, writing through it and deleting a lower file (a whiteout),
+/// then unmounting. Needs root.
+pub fn probe_overlay(scratch: &Path) -> Result<(), SnapshotError> {
+    let dir = tempfile::Builder::new()
+        .prefix("overlay-probe")
+        .tempdir_in(scratch)
+        .map_err(io_err("create a directory in", scratch))?;
+    let (lower, upper, work, merged) = (
+        dir.path().join("l"),
+        dir.path().join("u"),
+        dir.path().join("w"),
+        dir.path().join("m"),
+    );
+    for d in [&lower, &upper, &work, &merged] {
+        fs::create_dir(d).map_err(io_err("create", d))?;
+    }
+    fs::write(lower.join("old"), "x").map_err(io_err("write", &lower))?;
+    let options = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lower.display(),
+        upper.display(),
+        work.display()
+    );
+    let syscall = LinuxSyscall;
+    syscall
+        .mount(
+            "overlay",
+            &merged,
+            "overlay",
+            MountFlags::empty(),
+            Some(&options),
+        )
+        .map_err(|source| SnapshotError::Mount {
+            target: merged.clone(),
+            source,
+        })?;
+    let used = (|| {
+        fs::write(merged.join("new"), "y")?;
+        fs::remove_file(merged.join("old"))
+    })()
+    .map_err(io_err("write through the overlay at", &merged));
+    unmount(&syscall, &merged)?;
+    used?;
+    let whiteout = fs::symlink_metadata(upper.join("old")).map_err(io_err("inspect", &upper))?;
+    use std::os::unix::fs::FileTypeExt;
+    if !whiteout.file_type().is_char_device() || !upper.join("new").is_file() {
+        return Err(io_err("find the changes in", &upper)(io::Error::other(
+            "the upper directory does not hold a whiteout and the new file",
+        )));
+    }
+    Ok(())
+}
+
 /// Renames `tmp` to `target`; losing the race to another unpacker of the same layer is
 /// fine (its directory has the same content).
 fn publish(tmp: &Path, target: &Path) -> Result<(), SnapshotError> {
