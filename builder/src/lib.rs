@@ -1,8 +1,9 @@
 //! # builder: the daemonless multi-platform image builder
 //!
 //! The plumbing every image passes through between a registry and a build: a content
-//! store, layer unpacking and creation, image and index assembly, a registry client
-//! (pull and push) and export. (The RUN executor and the scheduler come next.)
+//! store, layer unpacking and creation, overlay snapshots and the RUN executor, image and
+//! index assembly, a registry client (pull and push) and export. (The scheduler, which
+//! turns a Dockerfile's stages into steps, comes next.)
 //!
 //! ## Brief overview
 //!
@@ -21,6 +22,21 @@
 //!   directory, whose whiteouts become OCI whiteouts) into a reproducible layer written
 //!   straight into the store, giving a [`Layer`]: digest, size, diff_id and media type.
 //! - [`Compression`] names the layer compressions and their OCI media types.
+//! - [`Snapshotter`] keeps one directory per layer ([`LowerDir`], by diff_id, unpacked
+//!   once with whiteouts in overlayfs form) and makes [`Snapshot`]s: lower directories
+//!   plus a fresh upper directory, mounted as an overlay root file system
+//!   ([`MountedRootfs`], unmounted on drop). After a step the upper directory holds its
+//!   changes: [`LayerBuilder::overlay_upper`] turns it into a layer and
+//!   [`Snapshot::commit`] keeps it as the next step's lower directory.
+//! - [`Executor`] runs a [`RunStep`] (command, env, cwd, user, [`NetworkMode`],
+//!   [`RunMount`]s) over a mounted root file system: it builds an oci-spec runtime spec,
+//!   validates it ([`InvalidSpec`]) before any side effect, writes the bundle and runs
+//!   the [`RuntimeBinary`] (runc), streaming output to an [`OutputSink`]. A failure is a
+//!   [`RunError`] naming the command with its exit code and last lines of output.
+//! - [`BinfmtMisc`] tells whether a foreign platform's binaries run here ([`Emulation`]):
+//!   a QEMU handler matching its ELF header, registered with the F flag; when not, the
+//!   [`EmulationError`] names the handler and says to run `crossdock setup`.
+//!   [`probe_overlay`] checks overlayfs the same way for `crossdock setup`.
 //! - [`ImageBuilder`] assembles an image's config and manifest from layers, and
 //!   [`IndexBuilder`] several platforms' images into one index (OCI media types by
 //!   default, Docker's on request, never mixed), as canonical JSON written to the store.
@@ -30,6 +46,29 @@
 //!   last ([`PushPlan`]). The [`Store`] is both its [`BlobSink`] and its [`BlobSource`].
 //! - [`export_oci_tar`], [`export_oci_dir`] and [`export_local`] write an index as an OCI
 //!   image layout (tarball or directory) or as one root filesystem per platform.
+//!
+//! A RUN step, end to end (as root, with runc installed):
+//!
+//! ```no_run
+//! use builder::{Executor, LayerBuilder, RunStep, Snapshotter, Store, Stream};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let store = Store::new("/var/cache/crossdock")?;
+//! # let base = LayerBuilder::rootfs("/tmp/rootfs").write(&store)?;
+//! let snapshotter = Snapshotter::new(&store)?;
+//! let lower = snapshotter.lower(&store, &base.digest, &base.diff_id)?;
+//! let snapshot = snapshotter.prepare(&[lower])?;
+//! let platform = crossbuild::Platform::parse("linux/arm64")?;
+//! let step = RunStep::new(vec!["/bin/sh".into(), "-c".into(), "uname -m > /arch".into()], platform);
+//! let mounted = snapshot.mount()?;
+//! Executor::new(&store)?.run(mounted.path(), &step, &mut |_: Stream, line: &[u8]| {
+//!     eprint!("{}", String::from_utf8_lossy(line))
+//! })?;
+//! mounted.unmount()?;
+//! let layer = LayerBuilder::overlay_upper(snapshot.upper()).write(&store)?;
+//! # let _ = layer;
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! Digests, media types and descriptors are [`oci_spec::image`]'s types. Nothing here
 //! holds a whole layer in memory: every byte is hashed as it streams.
