@@ -411,3 +411,53 @@ fn an_arm64_rootfs_runs_through_binfmt_and_qemu() {
     result.expect("emulated step");
     assert_eq!(out, "aarch64\n");
 }
+
+#[test]
+fn a_missing_qemu_handler_is_named_before_anything_runs() {
+    if !can_run_containers("a_missing_qemu_handler_is_named_before_anything_runs") {
+        return;
+    }
+    let mut h = Harness::new("arm64", "linux/arm64");
+    // An enabled binfmt_misc with no handlers.
+    let fake = h.dir.join("binfmt");
+    fs::create_dir_all(&fake).expect("fake binfmt_misc");
+    fs::write(fake.join("register"), "").expect("register");
+    fs::write(fake.join("status"), "enabled\n").expect("status");
+    h.executor = h.executor.clone().binfmt(builder::BinfmtMisc::at(&fake));
+    let (_, result, snapshot) = run_in(&h, std::slice::from_ref(&h.base), &h.step("touch /ran"));
+    let message = match result {
+        Err(RunError::Emulation(e)) => e.to_string(),
+        other => panic!("expected an emulation error, got {other:?}"),
+    };
+    assert!(
+        message.contains("qemu-aarch64") && message.contains("crossdock setup"),
+        "{message}"
+    );
+    assert!(all_files(snapshot.upper()).is_empty());
+}
+
+#[test]
+fn a_step_past_its_timeout_is_killed_and_deleted() {
+    if !can_run_containers("a_step_past_its_timeout_is_killed_and_deleted") {
+        return;
+    }
+    let h = Harness::native();
+    let mut step = h.step("echo started; sleep 60");
+    step.timeout = Some(std::time::Duration::from_secs(2));
+    let started = std::time::Instant::now();
+    let (out, result, _) = run_in(&h, std::slice::from_ref(&h.base), &step);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert_eq!(out, "started\n");
+    match result {
+        Err(RunError::TimedOut { output, .. }) => assert_eq!(output, ["started"]),
+        other => panic!("expected TimedOut, got {other:?}"),
+    }
+    // Nothing is left in the runtime's state directory.
+    let list = std::process::Command::new(h.executor.runtime_binary().path())
+        .arg("--root")
+        .arg(h.dir.join("runc-state"))
+        .args(["list", "-q"])
+        .output()
+        .expect("runc list");
+    assert_eq!(String::from_utf8_lossy(&list.stdout).trim(), "");
+}
