@@ -63,6 +63,7 @@
 #![deny(missing_docs)]
 
 mod compress;
+mod context;
 mod digest;
 mod export;
 mod image;
@@ -75,6 +76,7 @@ mod unpack;
 
 pub use crate::{
     compress::Compression,
+    context::{ContextError, EntryKind, IgnorePatterns, SourceTree, TreeEntry},
     export::{export_local, export_oci_dir, export_oci_tar, ExportError, ExportReport},
     image::{
         Image, ImageBuilder, ImageConfig, ImageError, Index, IndexBuilder, MediaTypes,
