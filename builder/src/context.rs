@@ -497,6 +497,11 @@ impl SourceTree {
         &self.root
     }
 
+    /// `build context` or `source stage`, for messages.
+    pub fn kind_name(&self) -> &'static str {
+        self.what
+    }
+
     /// The patterns in force.
     pub fn ignore(&self) -> &IgnorePatterns {
         &self.ignore

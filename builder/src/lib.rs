@@ -64,6 +64,7 @@
 
 mod compress;
 mod context;
+mod copy;
 mod digest;
 mod export;
 mod image;
@@ -77,6 +78,10 @@ mod unpack;
 pub use crate::{
     compress::Compression,
     context::{ContextError, EntryKind, IgnorePatterns, SourceTree, TreeEntry},
+    copy::{
+        copy_into, parse_chmod, resolve_owner, source_paths, CopyError, CopyReport, CopySource,
+        CopySpec, Owner,
+    },
     export::{export_local, export_oci_dir, export_oci_tar, ExportError, ExportReport},
     image::{
         Image, ImageBuilder, ImageConfig, ImageError, Index, IndexBuilder, MediaTypes,
