@@ -63,6 +63,7 @@
 #![deny(missing_docs)]
 
 mod compress;
+mod config;
 mod context;
 mod copy;
 mod digest;
@@ -77,6 +78,10 @@ mod unpack;
 
 pub use crate::{
     compress::Compression,
+    config::{
+        copy_created_by, ConfigEffect, ConfigError, HistoryStep, StageConfig, DEFAULT_SHELL,
+        HISTORY_COMMENT,
+    },
     context::{ContextError, EntryKind, IgnorePatterns, SourceTree, TreeEntry},
     copy::{
         copy_into, parse_chmod, resolve_owner, source_paths, CopyError, CopyReport, CopySource,
@@ -84,7 +89,7 @@ pub use crate::{
     },
     export::{export_local, export_oci_dir, export_oci_tar, ExportError, ExportReport},
     image::{
-        Image, ImageBuilder, ImageConfig, ImageError, Index, IndexBuilder, MediaTypes,
+        Healthcheck, Image, ImageBuilder, ImageConfig, ImageError, Index, IndexBuilder, MediaTypes,
         ANNOTATION_BASE_DIGEST, ANNOTATION_BASE_NAME, ANNOTATION_CREATED,
     },
     layer::{Layer, LayerBuilder, LayerError},
