@@ -62,6 +62,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod cachekey;
 mod compress;
 mod config;
 mod context;
@@ -77,6 +78,7 @@ mod tar;
 mod unpack;
 
 pub use crate::{
+    cachekey::{CacheError, CacheIndex, CacheKey, CacheRecord, CachedLayer, KeyInputs},
     compress::Compression,
     config::{
         copy_created_by, ConfigEffect, ConfigError, HistoryStep, StageConfig, DEFAULT_SHELL,
