@@ -400,6 +400,32 @@ pub(crate) fn expand_glob(tree: &SourceTree, pattern: &str) -> Result<Vec<String
     Ok(found)
 }
 
+/// A plain source must exist and not be hidden by `.dockerignore`.
+fn check_exists(
+    spec: &CopySpec,
+    tree: &SourceTree,
+    written: &str,
+    rel: &str,
+) -> Result<(), CopyError> {
+    let host = tree.resolve(rel).map_err(spec.ctx())?;
+    let excluded = rel != "." && tree.excluded(rel);
+    if fs::symlink_metadata(&host).is_ok() && !excluded {
+        return Ok(());
+    }
+    let hint = if excluded && host.exists() {
+        " (.dockerignore excludes it)".to_string()
+    } else {
+        String::new()
+    };
+    Err(CopyError::NotFound {
+        location: spec.location.clone(),
+        cmd: spec.cmd(),
+        source_path: written.to_string(),
+        what: tree.kind_name(),
+        hint,
+    })
+}
+
 /// The source paths a COPY reads from `tree` (globs expanded, cleaned, existing), in
 /// order: what [`SourceTree::digest`] should hash for the step's cache key. Heredocs and
 /// URLs are not tree paths and are left out.
@@ -411,6 +437,7 @@ pub fn source_paths(spec: &CopySpec, tree: &SourceTree) -> Result<Vec<String>, C
         if has_glob(&rel) {
             out.extend(expand_glob(tree, &rel).map_err(spec.ctx())?);
         } else {
+            check_exists(spec, tree, p, &rel)?;
             out.push(rel);
         }
     }
@@ -468,21 +495,7 @@ pub fn copy_into(
                 let matches = if has_glob(&rel) {
                     expand_glob(tree, &rel).map_err(spec.ctx())?
                 } else {
-                    let host = tree.resolve(&rel).map_err(spec.ctx())?;
-                    if fs::symlink_metadata(&host).is_err() || (rel != "." && tree.excluded(&rel)) {
-                        let hint = if rel != "." && tree.excluded(&rel) && host.exists() {
-                            " (.dockerignore excludes it)".to_string()
-                        } else {
-                            String::new()
-                        };
-                        return Err(CopyError::NotFound {
-                            location: spec.location.clone(),
-                            cmd: spec.cmd(),
-                            source_path: p.clone(),
-                            what: tree.kind_name(),
-                            hint,
-                        });
-                    }
+                    check_exists(spec, tree, p, &rel)?;
                     vec![rel]
                 };
                 for m in matches {

@@ -69,6 +69,7 @@ mod context;
 mod copy;
 mod digest;
 mod export;
+mod graph;
 mod image;
 mod layer;
 mod registry;
@@ -90,6 +91,10 @@ pub use crate::{
         CopySpec, Owner,
     },
     export::{export_local, export_oci_dir, export_oci_tar, ExportError, ExportReport},
+    graph::{
+        build_graph, BaseImage, BaseResolver, CopyFrom, GraphError, GraphInput, InlineFile,
+        MountKind, MountSpec, Network, Node, NodeId, RunSpec, StepGraph, StepKind, TargetImage,
+    },
     image::{
         Healthcheck, Image, ImageBuilder, ImageConfig, ImageError, Index, IndexBuilder, MediaTypes,
         ANNOTATION_BASE_DIGEST, ANNOTATION_BASE_NAME, ANNOTATION_CREATED,
