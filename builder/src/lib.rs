@@ -73,6 +73,7 @@ mod graph;
 mod image;
 mod layer;
 mod registry;
+mod schedule;
 mod store;
 mod store_io;
 mod tar;
@@ -100,6 +101,10 @@ pub use crate::{
         ANNOTATION_BASE_DIGEST, ANNOTATION_BASE_NAME, ANNOTATION_CREATED,
     },
     layer::{Layer, LayerBuilder, LayerError},
+    schedule::{
+        BuildOutput, ExecError, Executor, LayerDir, NodeResult, PlatformImage, ResolvedMount,
+        RunRequest, ScheduleOptions, Scheduler, StepError, StepEvent,
+    },
     store::{Blob, BlobReader, BlobWriter, GcOptions, GcReport, Store, StoreError},
     unpack::{unpack, UnpackError, UnpackReport},
 };
