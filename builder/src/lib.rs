@@ -2,7 +2,9 @@
 //!
 //! The plumbing every image passes through between a registry and a build: a content
 //! store, layer unpacking and creation, image and index assembly, a registry client
-//! (pull and push) and export. (The RUN executor and the scheduler come next.)
+//! (pull and push) and export. The build pipeline
+//! (context, COPY, config, cache keys, step graph, scheduler) sits on top; the RUN
+//! executor plugs into it through the [`Executor`] trait.
 //!
 //! ## Brief overview
 //!
@@ -30,6 +32,23 @@
 //!   last ([`PushPlan`]). The [`Store`] is both its [`BlobSink`] and its [`BlobSource`].
 //! - [`export_oci_tar`], [`export_oci_dir`] and [`export_local`] write an index as an OCI
 //!   image layout (tarball or directory) or as one root filesystem per platform.
+//!
+//! The build pipeline (a Dockerfile evaluated by `frontend` for N platforms → images):
+//!
+//! - [`SourceTree`] is the build context read through `.dockerignore` exactly as moby's
+//!   patternmatcher reads it ([`IgnorePatterns`]), walked in a fixed order, with a
+//!   content digest per path set; another stage's root filesystem is one too.
+//! - [`copy_into`] runs a COPY/ADD ([`CopySpec`]) into a fresh layer directory: Docker's
+//!   destination rules, globs, `--chown`/`--chmod`, heredocs, local tars, URLs with
+//!   `--checksum`; sources never leave their tree.
+//! - [`StageConfig`] applies config instructions and records history as BuildKit does.
+//! - [`KeyInputs`] makes a step's [`CacheKey`]; [`CacheIndex`] maps keys to results on
+//!   disk, shared between builds.
+//! - [`build_graph`] turns the evaluations into one [`StepGraph`] whose nodes are
+//!   identified by cache key (a build-platform step shared by every target is one node),
+//!   each tagged native, cross or emulated; bases come from a [`BaseResolver`].
+//! - [`Scheduler`] runs the graph with bounded parallelism, RUN steps through the
+//!   [`Executor`] seam, and gives each platform's layers and config ([`PlatformImage`]).
 //!
 //! Digests, media types and descriptors are [`oci_spec::image`]'s types. Nothing here
 //! holds a whole layer in memory: every byte is hashed as it streams.
