@@ -46,7 +46,8 @@
 //!   disk, shared between builds.
 //! - [`build_graph`] turns the evaluations into one [`StepGraph`] whose nodes are
 //!   identified by cache key (a build-platform step shared by every target is one node),
-//!   each tagged native, cross or emulated; bases come from a [`BaseResolver`].
+//!   each tagged native, cross or emulated; bases come from a [`BaseResolver`]
+//!   ([`RegistryBases`] in real builds).
 //! - [`Scheduler`] runs the graph with bounded parallelism, RUN steps through the
 //!   [`Executor`] seam, and gives each platform's layers and config ([`PlatformImage`]).
 //!
@@ -81,6 +82,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod bases;
 mod cachekey;
 mod compress;
 mod config;
@@ -99,6 +101,7 @@ mod tar;
 mod unpack;
 
 pub use crate::{
+    bases::{parse_config, ParsedConfig, RegistryBases},
     cachekey::{CacheError, CacheIndex, CacheKey, CacheRecord, CachedLayer, KeyInputs},
     compress::Compression,
     config::{
