@@ -35,14 +35,14 @@ struct ScriptedExecutor {
 impl Executor for ScriptedExecutor {
     fn run(&self, req: &RunRequest<'_>) -> Result<(), ExecError> {
         let line = format!("{} [{}]", req.spec.argv.join(" "), req.spec.platform);
-        self.calls.lock().unwrap().push(line.clone());
+        self.calls.lock().expect("test fixture").push(line.clone());
         let dir = req.upper.join(req.spec.cwd.trim_start_matches('/'));
-        fs::create_dir_all(&dir).unwrap();
+        fs::create_dir_all(&dir).expect("test fixture");
         fs::write(
             dir.join("out"),
             format!("{line}\n{}\n", req.spec.env.join("\n")),
         )
-        .unwrap();
+        .expect("test fixture");
         Ok(())
     }
 }
@@ -51,29 +51,29 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap()
+        .expect("test fixture")
 }
 
 /// A base image for both platforms with an `app` user, pushed as `<host>/base:1`.
 fn push_base(registry: &Registry, host: &str, tmp: &Path) -> String {
-    let store = Store::new(tmp.join("base-store")).unwrap();
+    let store = Store::new(tmp.join("base-store")).expect("test fixture");
     let mut index = IndexBuilder::new().source_date_epoch(Some(0));
     for p in PLATFORMS {
         let root = tmp.join(p.replace('/', "_"));
-        fs::create_dir_all(root.join("etc")).unwrap();
+        fs::create_dir_all(root.join("etc")).expect("test fixture");
         fs::write(
             root.join("etc/passwd"),
             "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",
         )
-        .unwrap();
-        fs::write(root.join("etc/group"), "root:x:0:\napp:x:1000:\n").unwrap();
-        fs::write(root.join("etc/arch"), p).unwrap();
+        .expect("test fixture");
+        fs::write(root.join("etc/group"), "root:x:0:\napp:x:1000:\n").expect("test fixture");
+        fs::write(root.join("etc/arch"), p).expect("test fixture");
         let layer = LayerBuilder::rootfs(&root)
             .compression(Compression::Gzip)
             .source_date_epoch(Some(0))
             .write(&store)
-            .unwrap();
-        let image = ImageBuilder::new(Platform::parse(p).unwrap())
+            .expect("test fixture");
+        let image = ImageBuilder::new(Platform::parse(p).expect("test fixture"))
             .layer_created_by(layer, Some("ADD rootfs / # buildkit"))
             .config(ImageConfig {
                 env: vec!["PATH=/usr/bin:/bin".into()],
@@ -82,19 +82,19 @@ fn push_base(registry: &Registry, host: &str, tmp: &Path) -> String {
             })
             .source_date_epoch(Some(0))
             .write(&store)
-            .unwrap();
+            .expect("test fixture");
         index = index.manifest(image);
     }
-    let index = index.write(&store).unwrap();
+    let index = index.write(&store).expect("test fixture");
     let reference = format!("{host}/base:1");
     runtime()
         .block_on(registry.push(
-            &ImageRef::parse(&reference).unwrap(),
-            &index.push_plan().unwrap(),
+            &ImageRef::parse(&reference).expect("test fixture"),
+            &index.push_plan().expect("test fixture"),
             &store,
             &NoProgress,
         ))
-        .unwrap();
+        .expect("test fixture");
     reference
 }
 
