@@ -107,18 +107,12 @@ pub trait Executor: Send + Sync {
     fn run(&self, req: &RunRequest<'_>) -> Result<(), ExecError>;
 
     /// Makes the layer `layer` (in `store`) available as the lower directory `dir`
-    /// (which does not exist yet). The default unpacks it with [`crate::unpack()`]; an
-    /// executor whose lowers must keep the layer's own whiteouts as overlay whiteouts
-    /// overrides it.
+    /// (which does not exist yet), in overlay form. The default unpacks it with
+    /// [`crate::unpack()`], then turns the layer's own OCI whiteouts (which unpacking
+    /// into an empty directory consumes) back into overlay whiteouts: a 0/0 character
+    /// device per deleted name and `trusted.overlay.opaque=y` on opaque directories.
     fn unpack_layer(&self, store: &Store, layer: &Layer, dir: &Path) -> Result<(), ExecError> {
-        let blob = store.open(&layer.digest).map_err(|e| ExecError {
-            message: e.to_string(),
-            output: String::new(),
-        })?;
-        crate::unpack(blob, dir).map(|_| ()).map_err(|e| ExecError {
-            message: e.to_string(),
-            output: String::new(),
-        })
+        unpack_as_lower(store, layer, dir)
     }
 }
 
@@ -710,11 +704,81 @@ impl Inputs {
     }
 }
 
+/// The default [`Executor::unpack_layer`].
+pub(crate) fn unpack_as_lower(store: &Store, layer: &Layer, dir: &Path) -> Result<(), ExecError> {
+    let err = |m: String| ExecError {
+        message: m,
+        output: String::new(),
+    };
+    let blob = store.open(&layer.digest).map_err(|e| err(e.to_string()))?;
+    crate::unpack(blob, dir).map_err(|e| err(e.to_string()))?;
+    // Second pass over the tar, for the whiteout entries only.
+    let blob = store.open(&layer.digest).map_err(|e| err(e.to_string()))?;
+    let (decoder, _) = crate::compress::Decoder::new(blob).map_err(|e| err(e.to_string()))?;
+    let mut tar = crate::tar::TarReader::new(decoder);
+    while let Some(entry) = tar.next_entry().map_err(|e| err(format!("{e:?}")))? {
+        let path = String::from_utf8_lossy(&entry.path)
+            .trim_end_matches('/')
+            .to_string();
+        let (parent, name) = match path.rsplit_once('/') {
+            Some((p, n)) => (p.to_string(), n.to_string()),
+            None => (String::new(), path.clone()),
+        };
+        let Some(hidden) = name.strip_prefix(".wh.") else {
+            continue;
+        };
+        if parent.split('/').any(|c| c == "..") {
+            continue; // unpack refused such names already
+        }
+        let parent_dir = dir.join(&parent);
+        if hidden == ".wh..opq" {
+            let set = ["trusted.overlay.opaque", "user.overlay.opaque"]
+                .iter()
+                .any(|attr| {
+                    rustix::fs::lsetxattr(&parent_dir, *attr, b"y", rustix::fs::XattrFlags::empty())
+                        .is_ok()
+                });
+            if !set {
+                return Err(err(format!(
+                    "cannot mark {} opaque (setting overlay xattrs needs root or a filesystem with user xattrs)",
+                    parent_dir.display()
+                )));
+            }
+            continue;
+        }
+        let target = parent_dir.join(hidden);
+        if fs::symlink_metadata(&target).is_ok() {
+            continue;
+        }
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &target,
+            rustix::fs::FileType::CharacterDevice,
+            rustix::fs::Mode::empty(),
+            0,
+        )
+        .map_err(|e| {
+            err(format!(
+                "cannot record the deletion of {} as an overlay whiteout: {e} (creating one needs root)",
+                target.display()
+            ))
+        })?;
+    }
+    Ok(())
+}
+
 fn io_exec(e: io::Error) -> ExecError {
     ExecError {
         message: e.to_string(),
         output: String::new(),
     }
+}
+
+fn is_opaque(dir: &Path) -> bool {
+    let mut buf = [0u8; 4];
+    ["trusted.overlay.opaque", "user.overlay.opaque"]
+        .iter()
+        .any(|a| matches!(rustix::fs::lgetxattr(dir, *a, &mut buf), Ok(1) if buf[0] == b'y'))
 }
 
 /// Applies one layer directory onto `root`: copies what it has, and removes what its
@@ -740,6 +804,10 @@ fn merge_into(layer: &Path, root: &Path) -> io::Result<()> {
         if ft.is_dir() {
             if existing.as_ref().is_some_and(|m| !m.is_dir()) {
                 fs::remove_file(&dst)?;
+            }
+            // An opaque directory hides everything below it in lower layers.
+            if existing.as_ref().is_some_and(|m| m.is_dir()) && is_opaque(&src) {
+                fs::remove_dir_all(&dst)?;
             }
             if !dst.exists() {
                 fs::create_dir(&dst)?;
@@ -1007,6 +1075,55 @@ mod tests {
         };
         run(&e, &g, &exec, 3, false).unwrap();
         assert_eq!(exec.max_running.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn cached_layers_keep_their_deletions_as_lowers() {
+        if !rustix::process::geteuid().is_root() {
+            return; // whiteouts are character devices: root only
+        }
+        let e = env();
+        let upper = e.work.join("upper");
+        fs::create_dir_all(upper.join("etc/opq")).unwrap();
+        fs::write(upper.join("etc/opq/new"), "n").unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &upper.join("etc/gone"),
+            rustix::fs::FileType::CharacterDevice,
+            rustix::fs::Mode::empty(),
+            0,
+        )
+        .unwrap();
+        rustix::fs::lsetxattr(
+            &upper.join("etc/opq"),
+            "trusted.overlay.opaque",
+            b"y",
+            rustix::fs::XattrFlags::empty(),
+        )
+        .unwrap();
+        let layer = LayerBuilder::overlay_upper(&upper).write(&e.store).unwrap();
+
+        let lower = e.work.join("lower");
+        unpack_as_lower(&e.store, &layer, &lower).unwrap();
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let m = fs::symlink_metadata(lower.join("etc/gone")).unwrap();
+        assert!(m.file_type().is_char_device() && m.rdev() == 0);
+        assert!(is_opaque(&lower.join("etc/opq")));
+
+        // Merged over a base that has both, the deletions win.
+        let base = e.work.join("base");
+        fs::create_dir_all(base.join("etc/opq")).unwrap();
+        fs::write(base.join("etc/gone"), "g").unwrap();
+        fs::write(base.join("etc/opq/old"), "o").unwrap();
+        fs::write(base.join("etc/kept"), "k").unwrap();
+        let root = e.work.join("root");
+        fs::create_dir_all(&root).unwrap();
+        merge_into(&base, &root).unwrap();
+        merge_into(&lower, &root).unwrap();
+        assert!(!root.join("etc/gone").exists());
+        assert!(!root.join("etc/opq/old").exists());
+        assert!(root.join("etc/opq/new").exists());
+        assert!(root.join("etc/kept").exists());
     }
 
     #[test]
