@@ -1088,14 +1088,14 @@ mod tests {
         fs::write(upper.join("etc/opq/new"), "n").unwrap();
         rustix::fs::mknodat(
             rustix::fs::CWD,
-            &upper.join("etc/gone"),
+            upper.join("etc/gone"),
             rustix::fs::FileType::CharacterDevice,
             rustix::fs::Mode::empty(),
             0,
         )
         .unwrap();
         rustix::fs::lsetxattr(
-            &upper.join("etc/opq"),
+            upper.join("etc/opq"),
             "trusted.overlay.opaque",
             b"y",
             rustix::fs::XattrFlags::empty(),
