@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::image::Digest;
 
-use crate::context::{clean_path, ContextError, EntryKind, SourceTree};
+use crate::context::{clean_path, ContextError, EntryKind, IgnorePatterns, SourceTree};
 use crate::digest::Hasher;
 
 /// One source of a COPY or ADD.
@@ -49,7 +49,11 @@ pub enum CopySource {
 impl CopySource {
     /// Classifies a source word as BuildKit does (`http(s)://` is a URL for ADD).
     pub fn parse(word: &str) -> Self {
-        if word.starts_with("http://") || word.starts_with("https://") {
+        if word.starts_with("http://")
+            || word.starts_with("https://")
+            || word.starts_with("git@")
+            || word.starts_with("git://")
+        {
             CopySource::Url(word.to_string())
         } else {
             CopySource::Path(word.to_string())
@@ -74,6 +78,12 @@ pub struct CopySpec {
     pub chmod: Option<String>,
     /// `--checksum` (ADD of a URL).
     pub checksum: Option<String>,
+    /// `--exclude` patterns (patternmatcher syntax), matched against paths relative to
+    /// each copied directory (a file source: against its name).
+    pub exclude: Vec<String>,
+    /// ADD `--unpack`: `None` extracts local archives and not downloads (the default),
+    /// `Some(true)` extracts both, `Some(false)` neither.
+    pub unpack: Option<bool>,
     /// Where the instruction is (`Dockerfile:12`), for every error.
     pub location: String,
 }
@@ -189,6 +199,7 @@ pub struct Owner {
 
 struct Copier<'a> {
     spec: &'a CopySpec,
+    exclude: IgnorePatterns,
     layer: &'a Path,
     owner: Owner,
     mode: Option<u32>,
@@ -300,6 +311,17 @@ fn is_dir_in(lowers: &[PathBuf], path: &str) -> bool {
         }
     }
     false
+}
+
+/// BuildKit's git source forms: `git@host:...`, `git://...`, or an HTTP(S) URL whose
+/// path ends in `.git` (optionally followed by `#ref`).
+fn is_git_source(s: &str) -> bool {
+    if s.starts_with("git@") || s.starts_with("git://") {
+        return true;
+    }
+    let path = s.split('#').next().unwrap_or(s);
+    (s.starts_with("https://") || s.starts_with("http://"))
+        && path.trim_end_matches('/').ends_with(".git")
 }
 
 /// Whether a source word is a glob.
@@ -510,6 +532,11 @@ pub fn copy_into(
                 if !spec.is_add {
                     return Err(spec.invalid("source can't be a URL for COPY"));
                 }
+                if is_git_source(u) {
+                    return Err(spec.invalid(format!(
+                        "ADD of a git repository ({u}) is not supported yet; clone it in a RUN step or COPY a checkout from the context"
+                    )));
+                }
                 plan.push((u.clone(), Resolved::Url(u.clone())))
             }
         }
@@ -528,8 +555,11 @@ pub fn copy_into(
         )));
     }
 
+    let exclude =
+        IgnorePatterns::new(&spec.exclude).map_err(|e| spec.invalid(format!("--exclude: {e}")))?;
     let mut copier = Copier {
         spec,
+        exclude,
         layer,
         owner,
         mode,
@@ -691,8 +721,20 @@ impl Copier<'_> {
                 .map_err(self.spec.ctx())?;
             let base = rel_of(tree, &host, rel).to_string();
             for entry in walk {
-                let sub = entry.path.strip_prefix(&base).unwrap_or(&entry.path);
-                let sub = sub.trim_start_matches('/');
+                // The entry's path below the copied directory ("" for the directory).
+                let sub = if entry.path == base {
+                    ""
+                } else if base == "." {
+                    entry.path.as_str()
+                } else {
+                    entry
+                        .path
+                        .strip_prefix(&format!("{base}/"))
+                        .unwrap_or(&entry.path)
+                };
+                if !sub.is_empty() && self.exclude.excludes(sub) {
+                    continue;
+                }
                 let target = if sub.is_empty() || sub == "." {
                     dest.to_string()
                 } else {
@@ -724,7 +766,10 @@ impl Copier<'_> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if self.spec.is_add {
+        if self.exclude.excludes(&name) {
+            return Ok(());
+        }
+        if self.spec.is_add && self.spec.unpack != Some(false) {
             match sniff(&host).map_err(self.spec.io("read", &host))? {
                 Archive::Tar => {
                     // An archive always extracts into the destination as a directory.
@@ -823,6 +868,26 @@ impl Copier<'_> {
                 });
             }
         }
+        if self.spec.unpack == Some(true)
+            && sniff(&host).map_err(self.spec.io("read", &host))? == Archive::Tar
+        {
+            // `ADD --unpack=true <url>`: extract into the destination directory.
+            let dir_abs = dest.to_string();
+            let dir = self.host(&dir_abs);
+            let archive = host.with_extension("crossdock-download");
+            fs::rename(&host, &archive).map_err(self.spec.io("move", &host))?;
+            fs::create_dir_all(&dir).map_err(self.spec.io("create", &dir))?;
+            let f = File::open(&archive).map_err(self.spec.io("read", &archive))?;
+            let r = crate::unpack(f, &dir);
+            let _ = fs::remove_file(&archive);
+            r.map_err(|source| CopyError::Unpack {
+                location: self.spec.location.clone(),
+                archive: url.to_string(),
+                source: Box::new(source),
+            })?;
+            self.report.written.push(dir_abs);
+            return Ok(());
+        }
         self.finish(&target, &host, Some(0o600))
     }
 }
@@ -851,6 +916,8 @@ mod tests {
             chown: None,
             chmod: None,
             checksum: None,
+            exclude: Vec::new(),
+            unpack: None,
             location: "Dockerfile:7".into(),
         }
     }
@@ -986,10 +1053,24 @@ mod tests {
         assert!(err.to_string().contains("absolute path /etc"), "{err}");
         // Nothing was written by the failed copies.
         assert!(files(&layer).is_empty());
-        // Copying a whole directory skips what .dockerignore excludes.
+        // Copying a whole directory skips what .dockerignore excludes, keeps dotfiles.
+        fs::write(tree.root().join(".hidden"), "h").unwrap();
         copy_into(&spec(&["."], "/all/"), &tree, &[], &layer).unwrap();
         assert!(!layer.join("all/secret").exists());
         assert!(layer.join("all/src/b.c").exists());
+        assert_eq!(fs::read_to_string(layer.join("all/.hidden")).unwrap(), "h");
+        // --exclude, relative to the copied directory.
+        let mut s = spec(&["src", "README.md"], "/ex/");
+        s.exclude = vec!["a".into(), "*.md".into()];
+        copy_into(&s, &tree, &[], &layer).unwrap();
+        assert!(layer.join("ex/b.c").exists());
+        assert!(!layer.join("ex/a").exists());
+        assert!(!layer.join("ex/README.md").exists());
+        // git sources are refused with what to do instead.
+        let mut s = spec(&["https://github.com/x/y.git#main"], "/g/");
+        s.is_add = true;
+        let err = copy_into(&s, &tree, &[], &layer).unwrap_err();
+        assert!(err.to_string().contains("ADD of a git repository"), "{err}");
     }
 
     #[test]

@@ -477,6 +477,16 @@ impl Builder<'_> {
         let (mut node, mut cfg) = match &ev.base {
             Base::Image(reference) => {
                 let base = self.resolve_base(reference, &ev.platform, &from_loc)?;
+                if !base.config.on_build.is_empty() {
+                    return Err(GraphError::Invalid {
+                        location: from_loc,
+                        message: format!(
+                            "base image {reference} has ONBUILD triggers ({}), which crossdock does not run yet; \
+                             use a base without them or repeat those steps in this Dockerfile",
+                            base.config.on_build.join("; ")
+                        ),
+                    });
+                }
                 let cfg = StageConfig::from_base(base.config.clone(), base.history.clone());
                 (
                     self.base_node(base, from_loc.clone(), name.clone(), target),
@@ -605,6 +615,26 @@ impl Builder<'_> {
                     let chmod = flag("chmod").map(|v| expand(&v)).transpose()?;
                     let checksum = flag("checksum").map(|v| expand(&v)).transpose()?;
                     let dest = expand(&copy.dest)?;
+                    if inst
+                        .flag("parents")
+                        .is_some_and(|f| f.value.as_deref() != Some("false"))
+                    {
+                        return Err(GraphError::Invalid {
+                            location: loc.clone(),
+                            message: "COPY --parents is not supported yet; copy each parent directory explicitly".into(),
+                        });
+                    }
+                    let exclude = inst
+                        .flags
+                        .iter()
+                        .filter(|f| f.name == "exclude")
+                        .map(|f| expand(f.value.as_deref().unwrap_or_default()))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let unpack = inst.flag("unpack").map(|f| {
+                        f.value
+                            .as_deref()
+                            .is_none_or(|v| v.eq_ignore_ascii_case("true"))
+                    });
                     let mut sources = Vec::new();
                     let mut shown = Vec::new();
                     let mut heredoc_names = Vec::new();
@@ -638,6 +668,8 @@ impl Builder<'_> {
                         chown: chown.clone(),
                         chmod: chmod.clone(),
                         checksum: checksum.clone(),
+                        exclude,
+                        unpack,
                         location: loc.clone(),
                     };
                     let mut deps = Vec::new();
@@ -682,6 +714,12 @@ impl Builder<'_> {
                     if let Some(c) = &checksum {
                         settings.push(("checksum".to_string(), c.clone()));
                     }
+                    settings.extend(
+                        spec.exclude
+                            .iter()
+                            .map(|e| ("exclude".to_string(), e.clone())),
+                    );
+                    settings.push(("unpack".to_string(), format!("{:?}", spec.unpack)));
                     let key = KeyInputs {
                         parent: Some(parent_key),
                         instruction: created_by,
@@ -992,6 +1030,11 @@ pub(crate) mod tests {
                 digest: None,
                 config: ImageConfig {
                     env: vec!["PATH=/usr/bin:/bin".into()],
+                    on_build: if reference.starts_with("onbuild") {
+                        vec!["RUN make".into()]
+                    } else {
+                        Vec::new()
+                    },
                     ..ImageConfig::default()
                 },
                 history: Vec::new(),
