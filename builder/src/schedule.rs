@@ -546,7 +546,10 @@ impl Scheduler<'_> {
     ) -> Result<(Vec<LayerDir>, bool), Box<StepError>> {
         let fail = |e: ExecError| self.step_error(node, e.message, e.output);
         match &node.kind {
-            StepKind::Scratch | StepKind::Config => return Ok((Vec::new(), false)),
+            StepKind::Scratch | StepKind::Config => {
+                self.emit(StepEvent::Started(node));
+                return Ok((Vec::new(), false));
+            }
             StepKind::Base(base) => {
                 self.emit(StepEvent::Started(node));
                 self.resolver
@@ -1075,6 +1078,71 @@ mod tests {
         };
         run(&e, &g, &exec, 3, false).unwrap();
         assert_eq!(exec.max_running.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn events_show_started_done_and_cached() {
+        let e = env();
+        let g = graph_for(
+            "FROM base\nRUN step\nENV A=1\n",
+            e.ctx.path(),
+            &["linux/amd64"],
+            &FakeBases,
+        )
+        .unwrap();
+        let ctx = SourceTree::context(e.ctx.path(), None).unwrap();
+        let record = |exec: &FakeExecutor| -> Vec<String> {
+            let seen = Mutex::new(Vec::new());
+            let events = |ev: &StepEvent<'_>| {
+                let s = match ev {
+                    StepEvent::Started(n) => format!("start {}", n.display),
+                    StepEvent::Cached(n) => format!("CACHED {}", n.display),
+                    StepEvent::Done(n, _) => format!("done {}", n.display),
+                    StepEvent::Failed(n, _) => format!("failed {}", n.display),
+                };
+                seen.lock().unwrap().push(s);
+            };
+            Scheduler {
+                graph: &g,
+                executor: exec,
+                resolver: &FakeBases,
+                context: &ctx,
+                store: &e.store,
+                cache: &e.cache,
+                work: e.work.clone(),
+                options: ScheduleOptions {
+                    jobs: 1,
+                    ..ScheduleOptions::default()
+                },
+                events: Some(&events),
+            }
+            .run()
+            .unwrap();
+            seen.into_inner().unwrap()
+        };
+        let first = record(&FakeExecutor::default());
+        assert_eq!(
+            first,
+            [
+                "start FROM base",
+                "done FROM base",
+                "start RUN step",
+                "done RUN step",
+                "start ENV A=1",
+                "done ENV A=1"
+            ]
+        );
+        let second = record(&FakeExecutor::default());
+        assert_eq!(
+            second,
+            [
+                "start FROM base",
+                "done FROM base",
+                "CACHED RUN step",
+                "start ENV A=1",
+                "done ENV A=1"
+            ]
+        );
     }
 
     #[test]
