@@ -574,7 +574,7 @@ pub fn copy_into(
                 } else {
                     dest.clone()
                 };
-                copier.write_file(&target, &mut content.as_bytes(), 0o644)?;
+                copier.write_file(&target, &mut content.as_bytes(), 0o644, None)?;
             }
             Resolved::Url(url) => copier.fetch(&url, &dest, dest_is_dir)?,
         }
@@ -648,9 +648,12 @@ impl Copier<'_> {
                     )))
                 }
                 Err(_) => {
+                    // New directories belong to the --chown owner too ("All new files
+                    // and directories are created with a UID and GID of 0, unless...").
                     fs::create_dir(&cur).map_err(self.spec.io("create", &cur))?;
                     fs::set_permissions(&cur, fs::Permissions::from_mode(0o755))
                         .map_err(self.spec.io("set mode of", &cur))?;
+                    self.chown(&cur)?;
                 }
             }
         }
@@ -662,20 +665,35 @@ impl Copier<'_> {
             fs::set_permissions(host, fs::Permissions::from_mode(mode))
                 .map_err(self.spec.io("set mode of", host))?;
         }
-        rustix::fs::chownat(
-            rustix::fs::CWD,
-            host,
-            Some(rustix::fs::Uid::from_raw(self.owner.uid)),
-            Some(rustix::fs::Gid::from_raw(self.owner.gid)),
-            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
-        )
-        .map_err(|e| io::Error::from_raw_os_error(e.raw_os_error()))
-        .map_err(self.spec.io("set owner of", host))?;
+        self.chown(host)?;
         self.report.written.push(abs.to_string());
         Ok(())
     }
 
-    fn write_file(&mut self, abs: &str, data: &mut dyn Read, mode: u32) -> Result<(), CopyError> {
+    /// Gives `host` the copy's owner. Only root can give files away; an unprivileged
+    /// run (unit tests) keeps its own ids for the default 0:0 and refuses others.
+    fn chown(&self, host: &Path) -> Result<(), CopyError> {
+        if !rustix::process::geteuid().is_root() {
+            if self.owner == (Owner { uid: 0, gid: 0 }) {
+                return Ok(());
+            }
+            return Err(self.spec.invalid(format!(
+                "--chown={}:{} needs root to set owners; run the build as root",
+                self.owner.uid, self.owner.gid
+            )));
+        }
+        std::os::unix::fs::lchown(host, Some(self.owner.uid), Some(self.owner.gid))
+            .map_err(self.spec.io("set owner of", host))
+    }
+
+    /// Writes a file; `mtime` is the source's (COPY keeps modification times).
+    fn write_file(
+        &mut self,
+        abs: &str,
+        data: &mut dyn Read,
+        mode: u32,
+        mtime: Option<std::time::SystemTime>,
+    ) -> Result<(), CopyError> {
         self.parents(abs)?;
         let host = self.host(abs);
         if let Ok(m) = fs::symlink_metadata(&host) {
@@ -688,6 +706,10 @@ impl Copier<'_> {
         let mut f = File::create_new(&host).map_err(self.spec.io("create", &host))?;
         io::copy(data, &mut f).map_err(self.spec.io("write", &host))?;
         f.flush().map_err(self.spec.io("write", &host))?;
+        if let Some(t) = mtime {
+            f.set_modified(t)
+                .map_err(self.spec.io("set the time of", &host))?;
+        }
         self.finish(abs, &host, Some(mode))
     }
 
@@ -745,7 +767,8 @@ impl Copier<'_> {
                     EntryKind::Dir => self.mkdir(&target, entry.mode)?,
                     EntryKind::File(_) => {
                         let mut f = File::open(&src).map_err(self.spec.io("read", &src))?;
-                        self.write_file(&target, &mut f, entry.mode)?;
+                        let mtime = f.metadata().and_then(|m| m.modified()).ok();
+                        self.write_file(&target, &mut f, entry.mode, mtime)?;
                     }
                     EntryKind::Symlink(t) => {
                         self.parents(&target)?;
@@ -801,7 +824,12 @@ impl Copier<'_> {
             dest.to_string()
         };
         let mut f = File::open(&host).map_err(self.spec.io("read", &host))?;
-        self.write_file(&target, &mut f, meta.permissions().mode() & 0o7777)
+        self.write_file(
+            &target,
+            &mut f,
+            meta.permissions().mode() & 0o7777,
+            meta.modified().ok(),
+        )
     }
 
     fn fetch(&mut self, url: &str, dest: &str, dest_is_dir: bool) -> Result<(), CopyError> {
@@ -1111,7 +1139,12 @@ mod tests {
         assert_eq!(m.permissions().mode() & 0o7777, 0o750);
         if rustix::process::geteuid().is_root() {
             assert_eq!((m.uid(), m.gid()), (1000, 50));
+            let d = fs::metadata(layer.join("app")).unwrap();
+            assert_eq!((d.uid(), d.gid()), (1000, 50), "new parent directories too");
         }
+        // Modification times come from the source.
+        let src = fs::metadata(tree.root().join("main.go")).unwrap();
+        assert_eq!(m.modified().unwrap(), src.modified().unwrap());
         s.chmod = Some("9".into());
         let err = copy_into(&s, &tree, &lowers, &layer).unwrap_err();
         assert!(
