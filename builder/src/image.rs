@@ -173,6 +173,42 @@ pub struct ImageConfig {
     pub volumes: BTreeSet<String>,
     /// Stop signal (`STOPSIGNAL`).
     pub stop_signal: Option<String>,
+    /// Shell for shell-form commands (`SHELL`; Docker's `Shell` key, which BuildKit writes).
+    pub shell: Option<Vec<String>>,
+    /// Health check (`HEALTHCHECK`; Docker's `Healthcheck` key).
+    pub healthcheck: Option<Healthcheck>,
+    /// Triggers for images built `FROM` this one (`ONBUILD`; Docker's `OnBuild` key).
+    pub on_build: Vec<String>,
+    /// The image's author (`MAINTAINER`; the config's top-level `author`).
+    pub author: Option<String>,
+}
+
+/// A container health check, as Docker's image config holds it (durations in
+/// nanoseconds, zero meaning "inherit the default").
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Healthcheck {
+    /// `["CMD", args...]`, `["CMD-SHELL", command]` or `["NONE"]`.
+    #[serde(rename = "Test")]
+    pub test: Vec<String>,
+    /// `--interval`.
+    #[serde(rename = "Interval", default, skip_serializing_if = "is_zero")]
+    pub interval: u64,
+    /// `--timeout`.
+    #[serde(rename = "Timeout", default, skip_serializing_if = "is_zero")]
+    pub timeout: u64,
+    /// `--start-period`.
+    #[serde(rename = "StartPeriod", default, skip_serializing_if = "is_zero")]
+    pub start_period: u64,
+    /// `--start-interval`.
+    #[serde(rename = "StartInterval", default, skip_serializing_if = "is_zero")]
+    pub start_interval: u64,
+    /// `--retries`.
+    #[serde(rename = "Retries", default, skip_serializing_if = "is_zero")]
+    pub retries: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One step of the image's history, as `docker history` shows it.
@@ -224,6 +260,15 @@ impl ImageBuilder {
             comment: None,
             empty_layer: false,
         });
+        self
+    }
+
+    /// Sets the comment of the last history entry (BuildKit writes
+    /// `buildkit.dockerfile.v0` on every step).
+    pub fn history_comment(mut self, comment: impl Into<String>) -> Self {
+        if let Some(last) = self.history.last_mut() {
+            last.comment = Some(comment.into());
+        }
         self
     }
 
@@ -291,7 +336,7 @@ impl ImageBuilder {
             ));
         }
 
-        let config_bytes = canonical_json(&self.image_configuration(&created)?, "config")?;
+        let config_bytes = canonical_json(&self.config_json(&created)?, "config")?;
         let config_blob = write_blob(store, &config_bytes)?;
         let config = config_blob.descriptor(types.config());
 
@@ -330,6 +375,38 @@ impl ImageBuilder {
             manifest_bytes,
             config_bytes,
         })
+    }
+
+    /// The config document: oci-spec's, plus the Docker keys BuildKit also writes
+    /// (`Shell`, `Healthcheck`, `OnBuild`) that oci-spec has no fields for.
+    fn config_json(&self, created: &str) -> Result<Value, ImageError> {
+        let doc = self.image_configuration(created)?;
+        let mut value = serde_json::to_value(&doc).map_err(|e| ImageError::Spec {
+            what: "config",
+            message: e.to_string(),
+        })?;
+        let c = &self.config;
+        if let Some(Value::Object(top)) = Some(&mut value) {
+            if let Some(author) = &c.author {
+                top.insert("author".into(), Value::String(author.clone()));
+            }
+            let extra = c.shell.is_some() || c.healthcheck.is_some() || !c.on_build.is_empty();
+            if extra && !top.contains_key("config") {
+                top.insert("config".into(), Value::Object(Map::new()));
+            }
+            if let Some(Value::Object(cfg)) = top.get_mut("config") {
+                if let Some(shell) = &c.shell {
+                    cfg.insert("Shell".into(), serde_json::json!(shell));
+                }
+                if let Some(h) = &c.healthcheck {
+                    cfg.insert("Healthcheck".into(), serde_json::json!(h));
+                }
+                if !c.on_build.is_empty() {
+                    cfg.insert("OnBuild".into(), serde_json::json!(c.on_build));
+                }
+            }
+        }
+        Ok(value)
     }
 
     fn image_configuration(

@@ -2,8 +2,9 @@
 //!
 //! The plumbing every image passes through between a registry and a build: a content
 //! store, layer unpacking and creation, overlay snapshots and the RUN executor, image and
-//! index assembly, a registry client (pull and push) and export. (The scheduler, which
-//! turns a Dockerfile's stages into steps, comes next.)
+//! index assembly, a registry client (pull and push) and export. The build pipeline
+//! (context, COPY, config, cache keys, step graph, scheduler) sits on top; RUN steps
+//! reach the executor through the [`StepRunner`] trait.
 //!
 //! ## Brief overview
 //!
@@ -69,6 +70,23 @@
 //! # Ok(())
 //! # }
 //! ```
+//! The build pipeline (a Dockerfile evaluated by `frontend` for N platforms → images):
+//!
+//! - [`SourceTree`] is the build context read through `.dockerignore` exactly as moby's
+//!   patternmatcher reads it ([`IgnorePatterns`]), walked in a fixed order, with a
+//!   content digest per path set; another stage's root filesystem is one too.
+//! - [`copy_into`] runs a COPY/ADD ([`CopySpec`]) into a fresh layer directory: Docker's
+//!   destination rules, globs, `--chown`/`--chmod`, heredocs, local tars, URLs with
+//!   `--checksum`; sources never leave their tree.
+//! - [`StageConfig`] applies config instructions and records history as BuildKit does.
+//! - [`KeyInputs`] makes a step's [`CacheKey`]; [`CacheIndex`] maps keys to results on
+//!   disk, shared between builds.
+//! - [`build_graph`] turns the evaluations into one [`StepGraph`] whose nodes are
+//!   identified by cache key (a build-platform step shared by every target is one node),
+//!   each tagged native, cross or emulated; bases come from a [`BaseResolver`]
+//!   ([`RegistryBases`] in real builds).
+//! - [`Scheduler`] runs the graph with bounded parallelism, RUN steps through the
+//!   [`StepRunner`] seam, and gives each platform's layers and config ([`PlatformImage`]).
 //!
 //! Digests, media types and descriptors are [`oci_spec::image`]'s types. Nothing here
 //! holds a whole layer in memory: every byte is hashed as it streams.
@@ -101,14 +119,21 @@
 //! ```
 #![deny(missing_docs)]
 
+mod bases;
+mod cachekey;
 mod compress;
+mod config;
+mod context;
+mod copy;
 mod digest;
 mod emulation;
 mod export;
+mod graph;
 mod image;
 mod layer;
 mod registry;
 mod runtime;
+mod schedule;
 mod snapshot;
 mod store;
 mod store_io;
@@ -117,20 +142,39 @@ mod tar;
 mod unpack;
 
 pub use crate::{
+    bases::{parse_config, ParsedConfig, RegistryBases},
+    cachekey::{CacheError, CacheIndex, CacheKey, CacheRecord, CachedLayer, KeyInputs},
     compress::Compression,
+    config::{
+        copy_created_by, ConfigEffect, ConfigError, HistoryStep, StageConfig, DEFAULT_SHELL,
+        HISTORY_COMMENT,
+    },
+    context::{ContextError, EntryKind, IgnorePatterns, SourceTree, TreeEntry},
+    copy::{
+        copy_into, parse_chmod, resolve_owner, source_paths, CopyError, CopyReport, CopySource,
+        CopySpec, Owner,
+    },
     emulation::{
         registration, BinfmtHandler, BinfmtMisc, Emulation, EmulationError, BINFMT_MISC_DIR,
         BINFMT_MISC_ENV,
     },
     export::{export_local, export_oci_dir, export_oci_tar, ExportError, ExportReport},
+    graph::{
+        build_graph, BaseImage, BaseResolver, CopyFrom, GraphError, GraphInput, InlineFile,
+        MountKind, MountSpec, Network, Node, NodeId, RunSpec, StepGraph, StepKind, TargetImage,
+    },
     image::{
-        Image, ImageBuilder, ImageConfig, ImageError, Index, IndexBuilder, MediaTypes,
+        Healthcheck, Image, ImageBuilder, ImageConfig, ImageError, Index, IndexBuilder, MediaTypes,
         ANNOTATION_BASE_DIGEST, ANNOTATION_BASE_NAME, ANNOTATION_CREATED,
     },
     layer::{Layer, LayerBuilder, LayerError},
     runtime::{
         Executor, InvalidSpec, NetworkMode, NoRuntime, OutputSink, RunError, RunMount, RunStep,
         RuntimeBinary, Stream, UserError, RUNTIME_ENV,
+    },
+    schedule::{
+        BuildOutput, ExecError, LayerDir, NodeResult, PlatformImage, ResolvedMount, RunRequest,
+        ScheduleOptions, Scheduler, StepError, StepEvent, StepRunner,
     },
     snapshot::{probe_overlay, LowerDir, MountedRootfs, Snapshot, SnapshotError, Snapshotter},
     store::{Blob, BlobReader, BlobWriter, GcOptions, GcReport, Store, StoreError},
