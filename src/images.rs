@@ -525,17 +525,14 @@ pub(crate) fn pull(args: PullArgs) -> Result<(), Failed> {
     let tag = reference.to_string();
     for output in &outputs {
         if let Err(first) = export(&store, &top, Some(&tag), output) {
-            // The store removes a blob that fails its digest check when read: fetch what
-            // is now missing and try once more.
-            let missing: Vec<Descriptor> = image
-                .blobs()
-                .into_iter()
-                .filter(|d| !d.digest().to_string().is_empty() && !store_has(&store, d))
-                .collect();
-            if missing.is_empty() {
+            // A layer that fails to decompress or unpack may be a corrupted blob: read
+            // each of the image's blobs to its end, which makes the store verify it and
+            // remove it if it no longer matches its digest; fetch those again and retry.
+            let corrupted = remove_corrupted(&store, &image.blobs());
+            if corrupted.is_empty() {
                 return Err(first);
             }
-            for blob in &missing {
+            for blob in &corrupted {
                 eprintln!(
                     "blob {} was corrupted in the store and was removed; fetching it again",
                     blob.digest()
@@ -551,8 +548,23 @@ pub(crate) fn pull(args: PullArgs) -> Result<(), Failed> {
     Ok(())
 }
 
-fn store_has(store: &Store, blob: &Descriptor) -> bool {
-    store.exists(blob.digest())
+/// Reads each blob the store has to its end (the store checks its digest then, and
+/// removes it when it does not match); returns the blobs found corrupted.
+fn remove_corrupted(store: &Store, blobs: &[Descriptor]) -> Vec<Descriptor> {
+    blobs
+        .iter()
+        .filter(|blob| store.exists(blob.digest()))
+        .filter(|blob| {
+            let read = store
+                .open(blob.digest())
+                .map_err(|e| e.to_string())
+                .and_then(|mut r| {
+                    std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| e.to_string())
+                });
+            read.is_err() && !store.exists(blob.digest())
+        })
+        .cloned()
+        .collect()
 }
 
 // ------------------------------------------------------------------------- inspect
