@@ -98,9 +98,10 @@ pub(crate) struct ImportArgs {
     #[arg(long, value_name = "PLATFORM", required = true)]
     platform: Vec<String>,
     /// The image reference to push to and to name the image in OCI layouts
-    /// (e.g. `127.0.0.1:5000/library/busybox:latest`).
+    /// (e.g. `127.0.0.1:5000/library/busybox:latest`; repeatable: a push goes to each,
+    /// the first names OCI layouts).
     #[arg(short = 't', long = "tag", value_name = "REF")]
-    tag: Option<String>,
+    tag: Vec<String>,
     /// Push the index and every image to the registry of --tag (like --output type=registry).
     #[arg(long)]
     push: bool,
@@ -319,12 +320,12 @@ pub(crate) fn import(args: ImportArgs) -> Result<(), Failed> {
     if args.push && !outputs.contains(&Output::Registry) {
         outputs.push(Output::Registry);
     }
-    let tag = args
+    let tags = args
         .tag
-        .as_deref()
+        .iter()
         .map(|t| ImageRef::parse(t).map_err(|e| usage(format!("--tag: {e}"))))
-        .transpose()?;
-    if outputs.contains(&Output::Registry) && tag.is_none() {
+        .collect::<Result<Vec<_>, _>>()?;
+    if outputs.contains(&Output::Registry) && tags.is_empty() {
         return Err(usage("--push needs --tag REF: the reference to push to"));
     }
     let annotations = args
@@ -395,28 +396,34 @@ pub(crate) fn import(args: ImportArgs) -> Result<(), Failed> {
         );
     }
 
-    let tag_text = tag.as_ref().map(ToString::to_string);
+    if outputs.is_empty() {
+        eprintln!(
+            "note: no --push or --output: the image is only in the content store {}",
+            store.root().display()
+        );
+    }
+    let tag_text = tags.first().map(ToString::to_string);
     for output in &outputs {
         match output {
             Output::Registry => {
-                // Checked above: a push always has a tag.
-                let Some(target) = &tag else { continue };
-                let plan = index
-                    .push_plan()
-                    .map_err(|e| failed(format!("{target}: {e}")))?;
                 let registry = args.store.registry()?;
-                let progress = TransferProgress::new();
-                let report = block_on(registry.push(target, &plan, &store, &progress))?
-                    .map_err(|e| failed(e.to_string()));
-                progress.finish();
-                let report = report?;
-                eprintln!(
-                    "pushed {} ({} blobs uploaded, {} already there, {} mounted)",
-                    report.pushed,
-                    report.uploaded.len(),
-                    report.already_present.len(),
-                    report.mounted.len()
-                );
+                for target in &tags {
+                    let plan = index
+                        .push_plan()
+                        .map_err(|e| failed(format!("{target}: {e}")))?;
+                    let progress = TransferProgress::new();
+                    let report = block_on(registry.push(target, &plan, &store, &progress))?
+                        .map_err(|e| failed(e.to_string()));
+                    progress.finish();
+                    let report = report?;
+                    eprintln!(
+                        "pushed {target} as {} ({} blobs uploaded, {} already there, {} mounted)",
+                        report.pushed,
+                        report.uploaded.len(),
+                        report.already_present.len(),
+                        report.mounted.len()
+                    );
+                }
             }
             other => export(&store, &index.descriptor, tag_text.as_deref(), other)?,
         }
@@ -446,8 +453,10 @@ pub(crate) fn import(args: ImportArgs) -> Result<(), Failed> {
             },
             "manifests": manifests,
         });
-        if let Some(tag) = &tag_text {
-            metadata["image.name"] = tag.clone().into();
+        if !tags.is_empty() {
+            // Comma-separated when there are several, as buildx writes it.
+            let names: Vec<String> = tags.iter().map(ToString::to_string).collect();
+            metadata["image.name"] = names.join(",").into();
         }
         write_file_atomically(path, format!("{metadata:#}\n").as_bytes())
             .map_err(|e| failed(format!("--metadata-file {}: {e}", path.display())))?;
