@@ -12,6 +12,8 @@ use frontend::diagnostic::{render, Severity};
 use frontend::eval::EvalOptions;
 use frontend::source::{SourceFile, Span};
 
+mod images;
+mod progress;
 mod setup;
 
 /// Fast multi-platform container builds by cross-compiling instead of emulating.
@@ -44,6 +46,13 @@ enum Command {
         /// The Dockerfile to read.
         file: PathBuf,
     },
+    /// Make a (multi-platform) image from root filesystem tarballs, one per platform,
+    /// and push it or write it as an OCI layout or root filesystems.
+    Import(images::ImportArgs),
+    /// Pull one platform's image into the content store, and write it out.
+    Pull(images::PullArgs),
+    /// Show an image or index in a registry: each platform, digests and sizes.
+    Inspect(images::InspectArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -114,6 +123,9 @@ fn main() -> ExitCode {
         Command::Lint(args) => lint(&args),
         Command::Rewrite(args) => rewrite(&args),
         Command::Setup(args) => Ok(setup::run(&args)),
+        Command::Import(args) => Ok(images::exit_code("import", images::import(args))),
+        Command::Pull(args) => Ok(images::exit_code("pull", images::pull(args))),
+        Command::Inspect(args) => Ok(images::exit_code("inspect", images::inspect(args))),
     };
     match result {
         Ok(code) => ExitCode::from(code),
