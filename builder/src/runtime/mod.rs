@@ -55,7 +55,9 @@ pub enum RunMount {
         readonly: bool,
     },
     /// `type=cache`: a directory that persists across steps and builds, shared by every
-    /// step using the same `id` (BuildKit's default: the target path).
+    /// step using the same `id` (BuildKit's default: the target path). Concurrent steps
+    /// share it as BuildKit's `sharing=shared` does; `locked` and `private` are not
+    /// implemented yet.
     Cache {
         /// The cache's identity.
         id: String,
