@@ -447,8 +447,15 @@ impl Snapshot {
 
 impl Drop for Snapshot {
     fn drop(&mut self) {
-        // The mount guard borrows the snapshot, so nothing is mounted here any more.
-        let _ = fs::remove_dir_all(&self.dir);
+        // The mount guard borrows the snapshot, so nothing should be mounted here any
+        // more; still, never walk into the mount point recursively: were the overlay
+        // still mounted (a leaked guard), that would delete through it. `remove_dir` on
+        // a mount point fails instead.
+        for sub in ["upper", "work", "empty"] {
+            let _ = fs::remove_dir_all(self.dir.join(sub));
+        }
+        let _ = fs::remove_dir(&self.rootfs);
+        let _ = fs::remove_dir(&self.dir);
     }
 }
 
@@ -721,6 +728,22 @@ mod tests {
         assert_eq!(rec.calls().len(), 1);
         drop(s);
         assert!(!dir.exists());
+    }
+
+    #[test]
+    fn dropping_never_deletes_through_a_mount_point() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let snap = snapshotter(tmp.path(), Arc::new(RecordingSyscall::default()));
+        let s = snap.prepare(&[]).expect("prepare");
+        let guard = s.mount().expect("mount");
+        // What a still-mounted overlay would show: the lower layers' files.
+        let shown = s.rootfs().join("bin");
+        fs::write(&shown, "a lower file").expect("write");
+        std::mem::forget(guard);
+        let upper = s.upper().to_owned();
+        drop(s);
+        assert!(shown.exists(), "deleted through the mount point");
+        assert!(!upper.exists());
     }
 
     #[test]

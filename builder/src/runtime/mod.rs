@@ -55,7 +55,9 @@ pub enum RunMount {
         readonly: bool,
     },
     /// `type=cache`: a directory that persists across steps and builds, shared by every
-    /// step using the same `id` (BuildKit's default: the target path).
+    /// step using the same `id` (BuildKit's default: the target path). Concurrent steps
+    /// share it as BuildKit's `sharing=shared` does; `locked` and `private` are not
+    /// implemented yet.
     Cache {
         /// The cache's identity.
         id: String,
@@ -353,7 +355,7 @@ impl Executor {
         let id = crate::snapshot::unique_name("crossdock-");
         let bundle = self.work_root.join(&id);
         let sources = self.plan_sources(&step, &bundle);
-        let mut spec = build_spec(&step, rootfs, &user, &sources, host_nofile());
+        let spec = build_spec(&step, rootfs, &user, &sources, host_nofile());
         validate(
             &spec,
             &HostLimits {
@@ -375,10 +377,6 @@ impl Executor {
         };
         fs::create_dir_all(&bundle).map_err(io_err("create", &bundle))?;
         self.prepare_mounts(&step, &sources, &mut prepared)?;
-        if let Some(root) = spec.root_mut() {
-            // runc wants the rootfs either absolute or relative to the bundle.
-            root.set_path(rootfs.to_owned());
-        }
         let config = bundle.join("config.json");
         spec.save(&config).map_err(|e| RunError::Io {
             op: "write",
