@@ -102,6 +102,22 @@ impl TestRegistry {
                 .exists()
     }
 
+    /// Whether `repo` links `digest`: the registry writes the link after the blob's data,
+    /// when the upload is committed, and only linked blobs answer a HEAD in `repo`. The
+    /// link file is created before its text is written, so it counts once it names the
+    /// digest.
+    pub fn links_blob(&self, repo: &str, digest: &str) -> bool {
+        let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+        let link = self
+            .storage()
+            .join("docker/registry/v2/repositories")
+            .join(repo)
+            .join("_layers/sha256")
+            .join(hex)
+            .join("link");
+        std::fs::read_to_string(link).is_ok_and(|text| text.trim() == digest)
+    }
+
     /// Kills the registry (its storage stays).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
