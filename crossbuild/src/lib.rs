@@ -68,9 +68,9 @@ pub use crate::{
         cargo_target_env, cc_env, ElfClass, ElfIdentity, Endianness, Target, TemplateVariable,
         UnsupportedTarget, TEMPLATE_VARIABLES,
     },
-    template::TemplateError,
+    template::{render_template, template_variables, TemplateError},
     toolchain::{
-        toolchain, toolchains, CommandPattern, CrossMarkers, DistroFamily, Helper, Role, Toolchain,
-        ToolchainError,
+        toolchain, toolchains, CommandPattern, CrossMarkers, DistroAlternative, DistroFamily,
+        Helper, Role, Toolchain, ToolchainError,
     },
 };
