@@ -36,6 +36,16 @@ fn library_dev(name: &str) -> bool {
         && !name.starts_with("libstd-rust")
 }
 
+/// Records the library `-dev` packages the stage installs, to install them for the
+/// target too.
+pub(crate) fn add_dev_packages(job: &Job<'_, '_>, plan: &mut StagePlan) {
+    for p in &job.installed {
+        if p.arch.is_none() && library_dev(&p.name) && !plan.setup.dev_packages.contains(&p.name) {
+            plan.setup.dev_packages.push(p.name.clone());
+        }
+    }
+}
+
 /// Whether the Makefile text uses variable `name` (`$(CC)` or `${CC}`).
 fn makefile_uses(makefile: &str, name: &str) -> bool {
     makefile.contains(&format!("$({name})")) || makefile.contains(&format!("${{{name}}}"))

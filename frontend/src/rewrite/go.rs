@@ -39,6 +39,7 @@ pub(crate) fn plan(
             .any(|w| !w.starts_with('-') && w.contains('@'))
     {
         // `go install tool@version`: a tool for the build machine.
+        plan.tools += 1;
         return Ok(());
     }
     if !job.editable(r.step) || i >= words.len() {
@@ -62,6 +63,7 @@ pub(crate) fn plan(
         plan.prelude(r.instruction, r.step.span.start)
             .add_exports(c.cross_env_templates());
         plan.setup.add_toolchain(c);
+        super::c::add_dev_packages(job, plan);
         plan.needs_setup(r.command);
     }
     plan.args

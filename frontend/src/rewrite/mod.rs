@@ -176,6 +176,9 @@ pub(crate) struct StagePlan {
     pub setup_before: Option<usize>,
     /// Notes on changes the user should know about.
     pub notes: Vec<Note>,
+    /// Steps left alone because they build tools for the build machine
+    /// (`cargo install cargo-chef`, `go install tool@version`).
+    pub tools: usize,
 }
 
 impl StagePlan {
@@ -305,12 +308,15 @@ pub fn rewrite(ctx: &Context<'_>, opts: &RewriteOptions) -> Result<Rewrite, Rewr
     })
 }
 
+/// A stage's edits and notes.
+type StageEdits = (Vec<Edit>, Vec<Note>);
+
 /// The edits for one stage: `Ok(None)` when it needs none, `Err` when it is declined.
 fn rewrite_stage(
     ctx: &Context<'_>,
     opts: &RewriteOptions,
     stage: &Stage,
-) -> Result<Option<(Vec<Edit>, Vec<Note>)>, Decline> {
+) -> Result<Option<StageEdits>, Decline> {
     let s = stage.index;
     let Some(&p) = ctx.emulated_platforms(s).first() else {
         return Ok(None);
@@ -413,7 +419,17 @@ fn rewrite_stage(
         });
     }
     if plan.edits.is_empty() && plan.preludes.is_empty() && split.is_none() {
-        return Ok(None);
+        // A stage that only builds tools for the build machine moves as it is, unless
+        // a stage built FROM it compiles for the target (it would move too).
+        let descendants_compile = (s + 1..ctx.program.stages.len()).any(|t| {
+            lineage(ctx, p, t).contains(&s)
+                && toolchain_steps(ctx, p, t)
+                    .iter()
+                    .any(|r| !r.tool.cross_aware && r.tool.role.targets_platform())
+        });
+        if plan.tools == 0 || descendants_compile {
+            return Ok(None);
+        }
     }
 
     let mut edits = Vec::new();

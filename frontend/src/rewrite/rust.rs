@@ -102,6 +102,7 @@ pub(crate) fn plan(
     let words = &r.step.words;
     if r.tool.role == Role::Install && option(words, "--path").is_none() {
         // `cargo install cargo-chef`: a tool for the build machine.
+        plan.tools += 1;
         return Ok(());
     }
     if words.first().is_some_and(|w| w.ends_with("rustc")) {

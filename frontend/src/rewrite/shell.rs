@@ -33,6 +33,8 @@ fn is_plain(s: &str) -> bool {
 pub(crate) fn quote(s: &str) -> String {
     if is_plain(s) {
         s.to_string()
+    } else if s.contains('\'') && !s.contains(['"', '$', '`', '\\']) {
+        format!("\"{s}\"")
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
     }
