@@ -141,6 +141,8 @@ pub(crate) fn plan(
     block.add_exports(rust.cross_env_templates());
     plan.setup.add_toolchain(rust);
     plan.setup.rust = Some(rust_std(job));
+    // `openssl-sys` and friends link the target's libraries.
+    super::c::add_dev_packages(job, plan);
     plan.needs_setup(r.command);
     plan.insert(
         r.step.word_spans[sub].end,
