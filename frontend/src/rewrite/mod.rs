@@ -9,10 +9,12 @@
 //! moved stage runs on the build platform, so it no longer qualifies.
 //!
 //! This module is the engine: which stages move, the `FROM` and `ARG` edits, the
-//! per-`RUN` `case "$TARGETPLATFORM"` prelude ([`shell`]) and the package set-up `RUN`
-//! ([`setup`]). One module per toolchain says what its steps need: [`go`], [`rust`],
-//! [`c`] (make, Autotools, CMake, Meson). [`restructure`] splits a final stage that
-//! compiles, and runs tests only for the build machine's platform, when asked to.
+//! per-`RUN` `case "$TARGETPLATFORM"` prelude (`shell.rs`) and the package set-up
+//! `RUN` (`setup.rs`). One module per toolchain says what its steps need: `go.rs`,
+//! `rust.rs`, `c.rs` (make, Autotools, CMake, Meson). `restructure.rs` splits a final
+//! stage that compiles, and runs tests only for the build machine's platform, when
+//! asked to ([`RewriteOptions::restructure`]). docs/rewrite.md lists every rewrite
+//! and decline.
 
 mod c;
 mod go;
