@@ -104,6 +104,9 @@ pub(crate) fn plan(
             r.step.span.clone(),
         ));
     }
+    if !job.insertable(r.step) {
+        return Err(job.not_insertable(r));
+    }
     let tc = crossbuild::toolchain(&r.tool.toolchain).expect("a built-in toolchain");
     plan.setup.add_toolchain(tc);
     plan.needs_setup(r.command);

@@ -53,6 +53,9 @@ pub(crate) fn plan(
     }
     let cgo = job.var(r, "CGO_ENABLED").is_some_and(|v| v.trim() == "1");
     if cgo {
+        if !job.insertable(r.step) {
+            return Err(job.not_insertable(r));
+        }
         if job.distro != Distro::Debian {
             return Err(job.decline(
                 "cgo is enabled and the image is not Debian-based: crossdock installs C cross compilers only from Debian's packages (on Alpine it would need clang, lld and a target sysroot); use a Debian-based Go image or CGO_ENABLED=0",

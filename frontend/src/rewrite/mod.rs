@@ -254,6 +254,31 @@ impl<'c, 'a> Job<'c, 'a> {
                 .is_some_and(|sp| sp.end <= self.text().len() && self.slice(sp) == step.words[0])
     }
 
+    /// Whether text can be put right before and after a step without changing what
+    /// the script runs: not on the right of `||`, in a pipeline, a negation, an
+    /// `if`/`while` condition or in the background, where `case … esac && step` or
+    /// `step && cp …` would group differently.
+    pub fn insertable(&self, step: &Step) -> bool {
+        use crate::shell::Construct as C;
+        !step.context.iter().any(|c| {
+            matches!(
+                c,
+                C::OrRight | C::Pipeline | C::Negated | C::Condition | C::Background
+            )
+        })
+    }
+
+    /// A decline for a step [`Job::insertable`] rejects.
+    pub fn not_insertable(&self, r: &StepRef<'_>) -> Decline {
+        self.decline(
+            format!(
+                "`{}` is on the right of `||`, in a pipeline or in a condition, where crossdock cannot add its set-up safely; put it in a plain `&&` chain",
+                r.tool.summary
+            ),
+            r.step.span.clone(),
+        )
+    }
+
     /// The value of a variable for a step: its own assignments, then ENV and ARG.
     pub fn var(&self, r: &StepRef<'_>, name: &str) -> Option<String> {
         if let Some((_, v)) = r.step.env.iter().rev().find(|(k, _)| k == name) {

@@ -135,6 +135,9 @@ pub(crate) fn plan(
             r.step.span.clone(),
         ));
     };
+    if !job.insertable(r.step) {
+        return Err(job.not_insertable(r));
+    }
     let rust = crossbuild::toolchain("rust").expect("rust.toml is built in");
     let block = plan.prelude(r.instruction, r.step.span.start);
     block.vars.insert("rust_triple".into());

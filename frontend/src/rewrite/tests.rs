@@ -52,6 +52,18 @@ fn declines_with_reasons() {
         "{:?}",
         final_stage.notes
     );
+    for grouped in [
+        "FROM rust:1.80 AS b\nRUN cargo fetch || cargo build --release\nFROM scratch\nCOPY --from=b /x /x\n",
+        "FROM rust:1.80 AS b\nRUN cargo build --release 2>&1 | tee /log\nFROM scratch\nCOPY --from=b /x /x\n",
+    ] {
+        let r = run(grouped);
+        assert!(r.edits.is_empty(), "{}", r.output);
+        assert!(
+            r.notes[0].message.contains("right of `||`, in a pipeline"),
+            "{:?}",
+            r.notes
+        );
+    }
     let cgo = run("FROM golang:alpine AS b\nRUN CGO_ENABLED=1 go build -o /x .\nFROM scratch\nCOPY --from=b /x /x\n");
     assert!(cgo.notes[0].message.contains("cgo"), "{:?}", cgo.notes);
 }
