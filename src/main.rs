@@ -1,6 +1,8 @@
 //! The `crossdock` command line: argument parsing and output only; the work is done by
 //! the `frontend`, `crossbuild` and `builder` crates.
 
+mod rewrite_context;
+
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -586,6 +588,10 @@ struct RewriteArgs {
     /// Print nothing; exit 1 when a rewrite is available, 0 when none is (for CI).
     #[arg(long)]
     check: bool,
+    /// Also split a final stage that compiles into a build stage and a COPY of its
+    /// binaries, and run tests only when building for the build platform.
+    #[arg(long)]
+    restructure: bool,
 }
 
 fn rewrite(args: &RewriteArgs) -> Result<u8, Failure> {
@@ -613,7 +619,9 @@ fn rewrite(args: &RewriteArgs) -> Result<u8, Failure> {
         .map_err(|e| located(&source, &e.span, &e.message))?;
     let ctx = frontend::lint::Context::new(&df, &program, &platforms, &opts)
         .map_err(|e| located(&source, &e.span, &e.message))?;
-    let result = frontend::rewrite::rewrite(&ctx)
+    let context = rewrite_context::context_dir(&args.path, &path);
+    let rewrite_opts = rewrite_context::options(&context, args.restructure);
+    let result = frontend::rewrite::rewrite(&ctx, &rewrite_opts)
         .map_err(|e| Failure(format!("{}: {e}\n", path.display())))?;
     // What was declined goes to stderr as notes, whatever the mode.
     for note in &result.notes {

@@ -149,13 +149,28 @@ fn check_diff_and_write() {
 
 #[test]
 fn declined_stages_are_explained_on_stderr() {
-    let mut args = vec!["rewrite", "examples/rust"];
+    // examples/c-make runs `make check`: left alone unless --restructure.
+    let mut args = vec!["rewrite", "examples/c-make"];
     args.extend(COMMON);
     let out = crossdock(&args);
     assert!(out.status.success());
-    let original = std::fs::read_to_string("examples/rust/Dockerfile").expect("example");
+    let original = std::fs::read_to_string("examples/c-make/Dockerfile").expect("example");
     assert_eq!(String::from_utf8_lossy(&out.stdout), original, "unchanged");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("examples/rust/Dockerfile:"), "{err}");
-    assert!(err.contains("only Go is"), "{err}");
+    assert!(err.contains("examples/c-make/Dockerfile:1:1:"), "{err}");
+    assert!(err.contains("runs a program it built"), "{err}");
+    assert!(err.contains("--restructure"), "{err}");
+    let mut check = vec!["rewrite", "--check", "examples/c-make"];
+    check.extend(COMMON);
+    assert_eq!(
+        crossdock(&check).status.code(),
+        Some(0),
+        "nothing to rewrite"
+    );
+    check.push("--restructure");
+    assert_eq!(
+        crossdock(&check).status.code(),
+        Some(1),
+        "--restructure rewrites it"
+    );
 }

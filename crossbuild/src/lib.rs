@@ -16,7 +16,9 @@
 //! environment, Rust and GNU triples, Debian/Alpine/RPM architectures, Debian
 //! cross packages, QEMU binary and the [`ElfIdentity`] its binaries carry. A
 //! `Target` also renders the `{variable}` templates ([`TEMPLATE_VARIABLES`])
-//! of the toolchain files.
+//! of the toolchain files; [`render_template`] and [`template_variables`] let a
+//! caller render them another way (the rewrite turns `{gnu_triple}` into a shell
+//! variable set per platform).
 //!
 //! [`toolchains`] are data: one embedded TOML file per [`Toolchain`] (Go, Cargo,
 //! C compilers and make, CMake, Autotools, Meson, and the native add-on
@@ -68,9 +70,9 @@ pub use crate::{
         cargo_target_env, cc_env, ElfClass, ElfIdentity, Endianness, Target, TemplateVariable,
         UnsupportedTarget, BINFMT_PATTERN_LEN, TEMPLATE_VARIABLES,
     },
-    template::TemplateError,
+    template::{render_template, template_variables, TemplateError},
     toolchain::{
-        toolchain, toolchains, CommandPattern, CrossMarkers, DistroFamily, Helper, Role, Toolchain,
-        ToolchainError,
+        toolchain, toolchains, CommandPattern, CrossMarkers, DistroAlternative, DistroFamily,
+        Helper, Role, Toolchain, ToolchainError,
     },
 };

@@ -587,7 +587,7 @@ impl Target {
     /// Replaces each `{name}` in `template` with [`Target::var`]`(name)`; `{{`
     /// and `}}` are literal braces. Unknown names and unbalanced braces are errors.
     pub fn render(&self, template: &str) -> Result<String, TemplateError> {
-        template::render(template, |name| self.var(name))
+        template::render_template(template, |name| self.var(name))
     }
 }
 

@@ -79,8 +79,11 @@ fn pieces(template: &str) -> Result<Vec<Piece<'_>>, TemplateError> {
     Ok(out)
 }
 
-/// Renders `template`, replacing each `{name}` with `lookup(name)`.
-pub(crate) fn render(
+/// Renders `template`, replacing each `{name}` with `lookup(name)`; an unknown name
+/// (`lookup` gives `None`) is an error. Used with [`crate::Target::var`] for one
+/// platform's values, and by callers that render a template into another language
+/// (the rewrite turns `{gnu_triple}` into a shell variable).
+pub fn render_template(
     template: &str,
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<String, TemplateError> {
@@ -101,8 +104,7 @@ pub(crate) fn render(
 }
 
 /// The variable names a template refers to, in order of appearance.
-#[cfg(test)]
-pub(crate) fn variables(template: &str) -> Result<Vec<&str>, TemplateError> {
+pub fn template_variables(template: &str) -> Result<Vec<&str>, TemplateError> {
     Ok(pieces(template)?
         .into_iter()
         .filter_map(|p| match p {
@@ -138,7 +140,7 @@ mod tests {
         ];
         for (template, want) in cases {
             assert_eq!(
-                render(template, lookup).as_deref(),
+                render_template(template, lookup).as_deref(),
                 Ok(want),
                 "{template:?}"
             );
@@ -151,30 +153,30 @@ mod tests {
             name: name.into(),
             template: template.into(),
         };
-        assert_eq!(render("x{c}", lookup), Err(unknown("c", "x{c}")));
-        assert_eq!(render("{}", lookup), Err(unknown("", "{}")));
+        assert_eq!(render_template("x{c}", lookup), Err(unknown("c", "x{c}")));
+        assert_eq!(render_template("{}", lookup), Err(unknown("", "{}")));
         assert_eq!(
-            render("ab{a", lookup),
+            render_template("ab{a", lookup),
             Err(TemplateError::Unterminated {
                 offset: 2,
                 template: "ab{a".into()
             })
         );
         assert_eq!(
-            render("{a{b}}", lookup),
+            render_template("{a{b}}", lookup),
             Err(TemplateError::Unterminated {
                 offset: 0,
                 template: "{a{b}}".into()
             })
         );
         assert_eq!(
-            render("a}b", lookup),
+            render_template("a}b", lookup),
             Err(TemplateError::UnmatchedClose {
                 offset: 1,
                 template: "a}b".into()
             })
         );
-        let message = render("--host={gnu}", lookup)
+        let message = render_template("--host={gnu}", lookup)
             .expect_err("unknown")
             .to_string();
         assert_eq!(
@@ -185,7 +187,7 @@ mod tests {
 
     #[test]
     fn lists_variables() {
-        assert_eq!(variables("{a}-{b} {{c}}"), Ok(vec!["a", "b"]));
-        assert!(variables("{a").is_err());
+        assert_eq!(template_variables("{a}-{b} {{c}}"), Ok(vec!["a", "b"]));
+        assert!(template_variables("{a").is_err());
     }
 }

@@ -241,6 +241,39 @@ pub(crate) struct EnvTemplate {
     value: String,
 }
 
+/// Packages that replace [`Toolchain::distro_toolchain_packages`] when the
+/// distribution's toolchain is a differently named variant (Debian's `rustc-web`
+/// wants `libstd-rust-web-dev`, not `libstd-rust-dev`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistroAlternative {
+    family: DistroFamily,
+    installed: String,
+    packages: Vec<String>,
+}
+
+impl DistroAlternative {
+    /// The distribution family it applies to.
+    pub fn family(&self) -> DistroFamily {
+        self.family
+    }
+
+    /// The package whose presence selects this alternative (`rustc-web`).
+    pub fn installed(&self) -> &str {
+        &self.installed
+    }
+
+    /// The package templates, unrendered.
+    pub fn package_templates(&self) -> &[String] {
+        &self.packages
+    }
+
+    /// The packages to install instead, rendered for `target`.
+    pub fn packages(&self, target: &Target) -> Result<Vec<String>, TemplateError> {
+        render_all(target, &self.packages)
+    }
+}
+
 /// A file to write before a cross build (a Meson cross file); both parts are templates.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -291,6 +324,10 @@ pub(crate) struct CrossSettings {
     packages: BTreeMap<DistroFamily, Vec<String>>,
     #[serde(default)]
     distro_toolchain_packages: BTreeMap<DistroFamily, Vec<String>>,
+    #[serde(default)]
+    distro_toolchain_alternatives: Vec<DistroAlternative>,
+    #[serde(default)]
+    native_packages: BTreeMap<DistroFamily, Vec<String>>,
     #[serde(default)]
     files: Vec<FileTemplate>,
     #[serde(default)]
@@ -448,6 +485,56 @@ impl Toolchain {
         render_packages(&self.cross.distro_toolchain_packages, family, target)
     }
 
+    /// The variants of [`Toolchain::distro_toolchain_packages`] chosen by which
+    /// package provides the distribution's toolchain.
+    pub fn distro_toolchain_alternatives(&self) -> &[DistroAlternative] {
+        &self.cross.distro_toolchain_alternatives
+    }
+
+    /// What to install instead of [`Toolchain::cross_packages`] when the target is
+    /// the build machine's own architecture: the native compilers, which Debian also
+    /// installs under their `<gnu triple>-` names (there is no `gcc-x86-64-linux-gnu`
+    /// on amd64).
+    pub fn native_packages(&self, family: DistroFamily) -> &[String] {
+        self.cross
+            .native_packages
+            .get(&family)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The templates of [`Toolchain::cross_packages`] for `family`, unrendered.
+    pub fn cross_packages_templates(&self, family: DistroFamily) -> &[String] {
+        self.cross.packages.get(&family).map_or(&[], Vec::as_slice)
+    }
+
+    /// The templates of [`Toolchain::distro_toolchain_packages`] for `family`,
+    /// unrendered.
+    pub fn distro_toolchain_templates(&self, family: DistroFamily) -> &[String] {
+        self.cross
+            .distro_toolchain_packages
+            .get(&family)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The cross environment as `(name, value)` templates, unrendered.
+    pub fn cross_env_templates(&self) -> Vec<(&str, &str)> {
+        self.cross
+            .env
+            .iter()
+            .map(|e| (e.name.as_str(), e.value.as_str()))
+            .collect()
+    }
+
+    /// The files to write before a cross build as `(path, content)` templates,
+    /// unrendered.
+    pub fn cross_file_templates(&self) -> Vec<(&str, &str)> {
+        self.cross
+            .files
+            .iter()
+            .map(|f| (f.path.as_str(), f.content.as_str()))
+            .collect()
+    }
+
     /// The files to write before a cross build, as `(path, content)`.
     pub fn cross_files(&self, target: &Target) -> Result<Vec<(String, String)>, TemplateError> {
         self.cross
@@ -465,6 +552,13 @@ impl Toolchain {
         all.extend(cross.env.iter().flat_map(|e| [&e.name, &e.value]));
         all.extend(cross.packages.values().flatten());
         all.extend(cross.distro_toolchain_packages.values().flatten());
+        all.extend(
+            cross
+                .distro_toolchain_alternatives
+                .iter()
+                .flat_map(|a| &a.packages),
+        );
+        all.extend(cross.native_packages.values().flatten());
         all.extend(cross.files.iter().flat_map(|f| [&f.path, &f.content]));
         for pattern in &self.commands {
             all.extend(&pattern.cross_program);
@@ -503,6 +597,16 @@ impl CommandPattern {
             .as_deref()
             .map(|t| target.render(t))
             .transpose()
+    }
+
+    /// The template of [`CommandPattern::cross_program`], unrendered.
+    pub fn cross_program_template(&self) -> Option<&str> {
+        self.cross_program.as_deref()
+    }
+
+    /// The templates of [`CommandPattern::cross_args`], unrendered.
+    pub fn cross_arg_templates(&self) -> &[String] {
+        &self.cross_args
     }
 
     /// Arguments to add when cross-compiling (`--target aarch64-unknown-linux-gnu`,

@@ -33,6 +33,9 @@ pub struct Step {
     pub env: Vec<(String, String)>,
     /// What the command is.
     pub kind: StepKind,
+    /// The shell constructs it sits in, outermost first (`||`, a pipeline, an `if`
+    /// condition, ...).
+    pub context: Vec<crate::shell::Construct>,
 }
 
 /// What a step does.
@@ -236,6 +239,7 @@ pub fn analyze_run(
                     .collect(),
                 env,
                 kind,
+                context: cmd.context.clone(),
             });
         }
     }

@@ -18,6 +18,9 @@
 //! 6. [`shell`] and [`analysis`]: RUN scripts split into commands; toolchain commands,
 //!    package installs and runs of freshly built binaries recognised.
 //! 7. [`plan`]: per platform and stage, how each RUN runs: native, cross or emulated.
+//! 8. [`lint`]: the CD1xx rules over a [`lint::Context`] (evaluation and analysis for
+//!    every target platform), and [`rewrite`]: the minimal edit that moves emulated
+//!    compile stages to `$BUILDPLATFORM` with the target's toolchain settings.
 //!
 //! [`diagnostic`] renders located errors (`file:line:col: message` and the source line).
 //!
