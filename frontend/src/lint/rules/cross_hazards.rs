@@ -1448,9 +1448,14 @@ impl Probe {
     }
 }
 
-/// Whether a word refers to the target platform (`$TARGETARCH`, `xx-info`).
+/// Whether a word refers to the target platform (`$TARGETARCH`, `xx-info`, or the
+/// `crossdock_*` variables that `crossdock rewrite` sets from `$TARGETPLATFORM`).
 fn mentions_target(word: &str) -> bool {
-    word.contains("$TARGET") || word.contains("${TARGET") || word.contains("xx-info")
+    word.contains("$TARGET")
+        || word.contains("${TARGET")
+        || word.contains("xx-info")
+        || word.contains("$crossdock_")
+        || word.contains("${crossdock_")
 }
 
 fn check_cd135(ctx: &Context<'_>, out: &mut Vec<Finding>) {
@@ -1826,6 +1831,11 @@ mod tests {
         assert!(rules(tool).is_empty());
         let compare = "FROM --platform=$BUILDPLATFORM debian AS build\nARG TARGETARCH\nRUN if [ \"$(dpkg --print-architecture)\" != \"$TARGETARCH\" ]; then echo cross; fi\nFROM scratch\nCOPY --from=build /out /\n";
         assert!(rules(compare).is_empty(), "{:?}", lint(compare));
+        // The rewrite's own check: `crossdock_debian_arch` comes from $TARGETPLATFORM.
+        let rewritten = "FROM --platform=$BUILDPLATFORM debian AS build\nARG TARGETPLATFORM\nRUN case \"$TARGETPLATFORM\" in linux/arm64) crossdock_debian_arch=arm64 ;; esac && if [ \"$crossdock_debian_arch\" = \"$(dpkg --print-architecture)\" ]; then echo native; fi\nFROM scratch\nCOPY --from=build /out /\n";
+        assert!(rules(rewritten).is_empty(), "{:?}", lint(rewritten));
+        let other = rewritten.replace("$crossdock_debian_arch", "$HOSTARCH");
+        assert_eq!(rules(&other), ["CD135"], "{:?}", lint(&other));
     }
 
     /// Damaged versions of the rule cases and the corpus: never a panic.
