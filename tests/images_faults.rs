@@ -95,7 +95,7 @@ fn registry_stopped_mid_push_then_rerun_uploads_only_what_is_missing() {
     let all = blobs_of(&meta);
     assert_eq!(all.len(), 6, "three layers and three configs: {all:?}");
 
-    // Kill the registry as soon as its storage holds the first committed blob.
+    // Kill the registry as soon as the repository links its first committed blob.
     let registry = Arc::new(Mutex::new(TestRegistry::start()));
     let (host, port) = {
         let r = registry.lock().expect("lock");
@@ -107,7 +107,7 @@ fn registry_stopped_mid_push_then_rerun_uploads_only_what_is_missing() {
         std::thread::spawn(move || {
             while !done.load(Ordering::SeqCst) {
                 if let Ok(mut r) = registry.lock() {
-                    if all.iter().any(|d| r.stores_blob(d)) {
+                    if all.iter().any(|d| r.links_blob("faults/app", d)) {
                         r.stop();
                         return true;
                     }

@@ -89,6 +89,19 @@ impl TestRegistry {
         self.dir.path().join("storage")
     }
 
+    /// Whether repository `repo` links blob `digest` (the registry writes the link last,
+    /// when it commits an upload: from then on the repository answers HEAD for it).
+    pub fn links_blob(&self, repo: &str, digest: &str) -> bool {
+        let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+        self.storage()
+            .join("docker/registry/v2/repositories")
+            .join(repo)
+            .join("_layers/sha256")
+            .join(hex)
+            .join("link")
+            .exists()
+    }
+
     /// Whether the registry's storage holds a committed blob.
     pub fn stores_blob(&self, digest: &str) -> bool {
         let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
