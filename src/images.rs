@@ -407,10 +407,24 @@ pub(crate) fn import(args: ImportArgs) -> Result<(), Failed> {
         match output {
             Output::Registry => {
                 let registry = args.store.registry()?;
-                for target in &tags {
-                    let plan = index
+                for (i, target) in tags.iter().enumerate() {
+                    let mut plan = index
                         .push_plan()
                         .map_err(|e| failed(format!("{target}: {e}")))?;
+                    // Later tags in the same registry mount the blobs the first push
+                    // uploaded instead of uploading them again.
+                    if let Some(first) =
+                        tags[..i].iter().find(|t| t.registry() == target.registry())
+                    {
+                        let digests: Vec<String> = plan
+                            .blobs()
+                            .iter()
+                            .map(|b| b.digest().to_string())
+                            .collect();
+                        for digest in digests {
+                            plan = plan.mount_from(&digest, first.clone());
+                        }
+                    }
                     let progress = TransferProgress::new();
                     let report = block_on(registry.push(target, &plan, &store, &progress))?
                         .map_err(|e| failed(e.to_string()));

@@ -49,6 +49,7 @@ fn busybox_for_three_platforms_round_trips_through_a_real_registry() {
     let rootfs = busybox_rootfs(&work.path().join("fixtures"));
     let registry = TestRegistry::start();
     let reference = format!("{}/library/busybox:latest", registry.host());
+    let mirror = format!("{}/mirror/busybox:1", registry.host());
     let store = work.path().join("store");
     let metadata = work.path().join("metadata.json");
 
@@ -65,6 +66,8 @@ fn busybox_for_three_platforms_round_trips_through_a_real_registry() {
         [
             "-t",
             &reference,
+            "-t",
+            &mirror,
             "--push",
             "--annotation",
             "index:org.opencontainers.image.title=busybox",
@@ -77,7 +80,16 @@ fn busybox_for_three_platforms_round_trips_through_a_real_registry() {
         ]
         .map(String::from),
     );
-    let stdout = success(&crossdock(&args), "crossdock import --push");
+    let pushed = crossdock(&args);
+    let stdout = success(&pushed, "crossdock import --push");
+    // The second tag, in another repository of the same registry, mounts every blob.
+    let log = String::from_utf8_lossy(&pushed.stderr);
+    assert!(log.contains(&format!("pushed {reference} as ")), "{log}");
+    assert!(
+        log.contains(&format!("pushed {mirror} as "))
+            && log.contains("(0 blobs uploaded, 0 already there, 6 mounted)"),
+        "{log}"
+    );
     let meta = read_json(&metadata);
     let index_digest = meta["containerimage.digest"]
         .as_str()
@@ -87,7 +99,7 @@ fn busybox_for_three_platforms_round_trips_through_a_real_registry() {
         stdout.contains(&format!("index {index_digest}")),
         "{stdout}"
     );
-    assert_eq!(meta["image.name"], reference.as_str());
+    assert_eq!(meta["image.name"], format!("{reference},{mirror}"));
     let manifests = meta["manifests"].as_array().expect("manifests");
     let reported: BTreeMap<String, String> = manifests
         .iter()

@@ -95,8 +95,7 @@ fn registry_stopped_mid_push_then_rerun_uploads_only_what_is_missing() {
     let all = blobs_of(&meta);
     assert_eq!(all.len(), 6, "three layers and three configs: {all:?}");
 
-    // Kill the registry as soon as the repository links its first blob (the blob's data
-    // alone is written before the upload is committed: killing then would leave none).
+    // Kill the registry as soon as the repository links its first committed blob.
     let registry = Arc::new(Mutex::new(TestRegistry::start()));
     let (host, port) = {
         let r = registry.lock().expect("lock");

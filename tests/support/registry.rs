@@ -89,19 +89,6 @@ impl TestRegistry {
         self.dir.path().join("storage")
     }
 
-    /// Whether the registry's storage holds a committed blob.
-    pub fn stores_blob(&self, digest: &str) -> bool {
-        let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-        hex.len() > 2
-            && self
-                .storage()
-                .join("docker/registry/v2/blobs/sha256")
-                .join(&hex[..2])
-                .join(hex)
-                .join("data")
-                .exists()
-    }
-
     /// Whether `repo` links `digest`: the registry writes the link after the blob's data,
     /// when the upload is committed, and only linked blobs answer a HEAD in `repo`. The
     /// link file is created before its text is written, so it counts once it names the
