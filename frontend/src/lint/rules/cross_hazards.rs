@@ -10,7 +10,7 @@
 //! file. A value that cannot be known statically (`$(...)`, a shell variable) is taken
 //! to follow the target, the way cross-compiling scripts use it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crossbuild::{Platform, Role, Target};
 
@@ -1304,6 +1304,7 @@ fn check_cd134(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             }
             let (h, t) = (host(ctx, p, s), &ctx.platforms[p]);
             let name = stage_name(ctx, p, s);
+            let targeted = packages_with_arch(ctx, p, s);
             for run in &ctx.views[p][s].runs {
                 for step in &run.analysis.steps {
                     let StepKind::Packages(install) = &step.kind else {
@@ -1317,7 +1318,7 @@ fn check_cd134(ctx: &Context<'_>, out: &mut Vec<Finding>) {
                         .iter()
                         .filter(|pk| pk.arch.is_none() && !pk.name.contains('$'))
                         .map(|pk| pk.name.as_str())
-                        .filter(|n| is_library_dev(n))
+                        .filter(|n| is_library_dev(n) && !targeted.contains(*n))
                         .collect();
                     let Some(first) = libs.first() else { continue };
                     let verb = if install.manager == "apk" {
@@ -1342,6 +1343,26 @@ fn check_cd134(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         }
     }
     found.finish(ctx, out);
+}
+
+/// Packages the stage also names with an architecture (`libssl-dev:arm64`,
+/// `libssl-dev:$crossdock_debian_arch`), in any word: also inside a variable that a later
+/// install expands, as `crossdock rewrite` writes it. The host copy beside the target's is
+/// harmless (and often needed for build tools), so it is not reported.
+fn packages_with_arch(ctx: &Context<'_>, p: usize, s: usize) -> BTreeSet<String> {
+    ctx.views[p][s]
+        .runs
+        .iter()
+        .flat_map(|run| run.analysis.steps.iter())
+        .flat_map(|step| step.words.iter().chain(step.env.iter().map(|(_, v)| v)))
+        .flat_map(|word| {
+            word.split(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '=')
+                .filter_map(|token| token.split_once(':'))
+                .filter(|(name, arch)| !name.is_empty() && !arch.is_empty())
+                .map(|(name, _)| name.to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 fn dev_package_help(manager: &str, package: &str, target: &Platform) -> String {
@@ -1802,6 +1823,15 @@ mod tests {
         assert!(got[0].2.contains("installs libssl-dev for"), "{}", got[0].2);
         let good = bad.replace("libssl-dev", "libssl-dev:${TARGETARCH}");
         assert!(rules(&good).is_empty());
+        // The host copy stays when the target's copy is installed too, also through a
+        // variable that a later install expands (as `crossdock rewrite` writes it).
+        let both = bad.replace(
+            "RUN make",
+            "RUN pkgs=\"libssl-dev:$arch\" && apt-get install -y $pkgs\nRUN make",
+        );
+        assert!(rules(&both).is_empty(), "{:?}", lint(&both));
+        let other = both.replace("libssl-dev:$arch", "zlib1g-dev:$arch");
+        assert_eq!(rules(&other), ["CD134"], "{:?}", lint(&other));
         // No C compiled for the target: the build machine's libraries are right.
         let host_only = "FROM --platform=$BUILDPLATFORM golang AS build\nARG TARGETOS TARGETARCH\nRUN apt-get install -y libssl-dev\nRUN GOOS=$TARGETOS GOARCH=$TARGETARCH go build -o /out/app .\nFROM scratch\nCOPY --from=build /out /\n";
         assert!(rules(host_only).is_empty());
